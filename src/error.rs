@@ -1,0 +1,144 @@
+//! One error type for every refusal, mapped onto the status table a receiver answers.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// Why a delivery was refused. Each kind maps to one HTTP status (see [`ErrorKind::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An `X-Webhook-*` header is sent twice, is not UTF-8, or the timestamp is
+    /// not an integer. 400.
+    MalformedHeaders,
+    /// No `X-Webhook-Signature` header. 401.
+    MissingSignature,
+    /// The signature is not base64, not 32 bytes, or matches no key. 401.
+    ///
+    /// These cases are deliberately one kind: the caller learns nothing about
+    /// which byte or which key failed.
+    InvalidSignature,
+    /// The verifier requires `X-Webhook-Timestamp` and none was sent. 401.
+    MissingTimestamp,
+    /// `X-Webhook-Timestamp` is further from now than the tolerance. 401.
+    TimestampOutsideTolerance,
+    /// The same signed delivery was already accepted inside the window. 401.
+    Replayed,
+    /// The key resolver knows no keys for this tenant. 401.
+    UnknownTenant,
+    /// The key resolver or the replay store failed; the sender should retry. 503.
+    Unavailable,
+    /// The body is larger than the configured limit. 413.
+    PayloadTooLarge,
+}
+
+impl ErrorKind {
+    /// The HTTP status a receiver answers with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::MalformedHeaders => 400,
+            Self::MissingSignature
+            | Self::InvalidSignature
+            | Self::MissingTimestamp
+            | Self::TimestampOutsideTolerance
+            | Self::Replayed
+            | Self::UnknownTenant => 401,
+            Self::PayloadTooLarge => 413,
+            Self::Unavailable => 503,
+        }
+    }
+
+    /// A short text safe to send back to the client: it names the class of
+    /// failure and nothing about keys, MACs or which byte differed.
+    pub const fn public_message(self) -> &'static str {
+        match self {
+            Self::MalformedHeaders => "malformed webhook headers",
+            Self::MissingSignature => "missing webhook signature",
+            Self::InvalidSignature => "invalid webhook signature",
+            Self::MissingTimestamp => "missing webhook timestamp",
+            Self::TimestampOutsideTolerance => "webhook timestamp outside tolerance",
+            Self::Replayed => "webhook already delivered",
+            Self::UnknownTenant => "unknown webhook tenant",
+            Self::Unavailable => "webhook verification unavailable",
+            Self::PayloadTooLarge => "webhook body too large",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.public_message())
+    }
+}
+
+/// A refused delivery.
+///
+/// `Display` prints only [`ErrorKind::public_message`]. [`Error::detail`] says a
+/// little more for logs (e.g. "signature is not base64") and never holds key or
+/// MAC bytes; the same detail is emitted as a `tracing` event where it is found.
+pub struct Error {
+    kind: ErrorKind,
+    detail: &'static str,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, detail: &'static str) -> Self {
+        Self {
+            kind,
+            detail,
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        detail: &'static str,
+        source: Box<dyn StdError + Send + Sync>,
+    ) -> Self {
+        Self {
+            kind,
+            detail,
+            source: Some(source),
+        }
+    }
+
+    /// The class of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status to answer, per the status table.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// A fixed description of the precise cause, for logs only: response bodies
+    /// should carry [`ErrorKind::public_message`].
+    pub fn detail(&self) -> &'static str {
+        self.detail
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("detail", &self.detail)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
