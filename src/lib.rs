@@ -101,3 +101,8 @@ pub use signer::Signer;
 pub use verifier::{
     DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, Verification, Verifier, VerifierBuilder,
 };
+
+/// The README's code compiles and runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
