@@ -29,13 +29,17 @@ pub enum ErrorKind {
     Unavailable,
     /// The body is larger than the configured limit. 413.
     PayloadTooLarge,
+    /// The request body could not be read: the connection failed or its
+    /// framing was invalid. Raised by the framework adapters, never by the
+    /// verifier itself. 400.
+    UnreadableBody,
 }
 
 impl ErrorKind {
     /// The HTTP status a receiver answers with.
     pub const fn status(self) -> u16 {
         match self {
-            Self::MalformedHeaders => 400,
+            Self::MalformedHeaders | Self::UnreadableBody => 400,
             Self::MissingSignature
             | Self::InvalidSignature
             | Self::MissingTimestamp
@@ -60,6 +64,7 @@ impl ErrorKind {
             Self::UnknownTenant => "unknown webhook tenant",
             Self::Unavailable => "webhook verification unavailable",
             Self::PayloadTooLarge => "webhook body too large",
+            Self::UnreadableBody => "unreadable webhook body",
         }
     }
 }

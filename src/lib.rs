@@ -28,6 +28,7 @@
 //! | no keys for this tenant | [`UnknownTenant`](ErrorKind::UnknownTenant) | 401 |
 //! | key resolver or replay store failed | [`Unavailable`](ErrorKind::Unavailable) | 503 |
 //! | body over the limit | [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) | 413 |
+//! | body could not be read (adapters only) | [`UnreadableBody`](ErrorKind::UnreadableBody) | 400 |
 //!
 //! # Example
 //!
@@ -63,6 +64,90 @@
 //! # futures_executor::block_on(run());
 //! ```
 //!
+//! # In an axum or tower server
+//!
+//! With the `tower` feature, one [`VerifyWebhookLayer`][VerifyWebhookLayer]
+//! keeps every route behind it safe: a refused delivery is answered with its
+//! status and never reaches a handler, a verified one reaches it with the
+//! [`VerifiedWebhook`] in the request extensions and the body unchanged.
+//!
+//! ```
+//! # #[cfg(feature = "axum")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use axum::{Extension, Router, body::Body, http::{Request, StatusCode}, routing::post};
+//! use tower::ServiceExt;
+//! use webhook_guard::tower::VerifyWebhookLayer;
+//! use webhook_guard::{KeySet, SignedHeaders, Signer, VerifiedWebhook, Verifier};
+//!
+//! async fn receive(Extension(event): Extension<VerifiedWebhook>, body: String) -> &'static str {
+//!     println!("{:?} {:?}: {body}", event.entity(), event.action());
+//!     "ok"
+//! }
+//!
+//! let app = Router::new()
+//!     .route("/webhooks", post(receive))
+//!     .layer(VerifyWebhookLayer::new(Verifier::new(KeySet::single("store-key"))));
+//!
+//! let body = r#"{"id":"86"}"#;
+//! let signed = SignedHeaders::from_pairs([("X-Webhook-Entity", "product"), ("X-Webhook-Action", "add")])?;
+//! let delivery = |signature: String| {
+//!     Request::post("/webhooks")
+//!         .header("X-Webhook-Entity", "product")
+//!         .header("X-Webhook-Action", "add")
+//!         .header("X-Webhook-Signature", signature)
+//!         .body(Body::from(body))
+//! };
+//!
+//! let signature = Signer::new("store-key").sign(&signed, body.as_bytes());
+//! let response = app.clone().oneshot(delivery(signature)?).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! let forged = Signer::new("a-guess").sign(&signed, body.as_bytes());
+//! let response = app.oneshot(delivery(forged)?).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(()) }
+//! # #[cfg(feature = "axum")]
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
+//! ```
+//!
+//! With the `axum` feature, the [`Webhook<T>`][Webhook] extractor
+//! gives a handler the typed delivery and its JSON payload. Behind the layer
+//! it takes the layer's result; elsewhere it verifies the request itself with
+//! the [`Verifier`] in the router's state.
+//!
+//! ```
+//! # #[cfg(feature = "axum")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use axum::{Router, body::Body, http::{Request, StatusCode}, routing::post};
+//! use serde_json::Value;
+//! use tower::ServiceExt;
+//! use webhook_guard::axum::Webhook;
+//! use webhook_guard::{Entity, KeySet, SignedHeaders, Signer, Verifier};
+//!
+//! async fn receive(webhook: Webhook<Value>) -> &'static str {
+//!     assert_eq!(webhook.entity(), Some(Entity::Order));
+//!     assert_eq!(webhook.store_id().unwrap().as_str(), "1");
+//!     assert_eq!(webhook.payload().unwrap()["id"], "25");
+//!     "ok"
+//! }
+//!
+//! let app = Router::new()
+//!     .route("/webhooks", post(receive))
+//!     .with_state(Verifier::new(KeySet::single("store-key")));
+//!
+//! let body = r#"{"id":"25"}"#;
+//! let signed = SignedHeaders::from_pairs([("X-Webhook-Entity", "order"), ("X-Webhook-Store-Id", "1")])?;
+//! let request = Request::post("/webhooks")
+//!     .header("X-Webhook-Entity", "order")
+//!     .header("X-Webhook-Store-Id", "1")
+//!     .header("X-Webhook-Signature", Signer::new("store-key").sign(&signed, body.as_bytes()))
+//!     .body(Body::from(body))?;
+//! assert_eq!(app.oneshot(request).await?.status(), StatusCode::OK);
+//! # Ok(()) }
+//! # #[cfg(feature = "axum")]
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
+//! ```
+//!
 //! # Features
 //!
 //! No feature is on by default: the core needs no web framework and no runtime.
@@ -70,11 +155,25 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `http` | [`DeliveryHeaders::from_header_map`] for `http` 1 header maps |
-//! | `tower` | the `VerifyWebhookLayer` middleware for any tower stack (implies `http`; being built) |
-//! | `axum` | the `Webhook<T>` extractor (implies `tower`; being built) |
+//! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
+//! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8 (implies `tower`) |
 //! | `actix` | actix-web 4 extractor and middleware (being built) |
 //! | `mock` | a mock sender that delivers like the vendor, for receivers' tests (being built) |
 //! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries |
+// Links to items that exist only with their feature; without it, to the section above.
+#![cfg_attr(
+    feature = "tower",
+    doc = "\n\n[VerifyWebhookLayer]: crate::tower::VerifyWebhookLayer"
+)]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "\n\n[VerifyWebhookLayer]: #in-an-axum-or-tower-server"
+)]
+#![cfg_attr(feature = "axum", doc = "\n\n[Webhook]: crate::axum::Webhook")]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "\n\n[Webhook]: #in-an-axum-or-tower-server"
+)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -90,6 +189,14 @@ mod replay;
 pub mod signature;
 mod signer;
 mod verifier;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 
 pub use canonical::{DeliveryHeaders, SignedHeaders, canonical_name, names};
 pub use clock::{Clock, ManualClock, SystemClock};
