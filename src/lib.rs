@@ -154,7 +154,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `http` | [`DeliveryHeaders::from_header_map`] for `http` 1 header maps |
+//! | `http` | `DeliveryHeaders::from_header_map` for `http` 1 header maps |
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8 (implies `tower`) |
 //! | `actix` | actix-web 4 extractor and middleware (being built) |
