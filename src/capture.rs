@@ -29,7 +29,8 @@ impl std::error::Error for CaptureError {}
 /// matter to the verifier). Lines end in LF or CRLF; blank lines are skipped; a
 /// request line (`POST /hook HTTP/1.1`) is allowed as the first line. Values
 /// lose the spaces and tabs around them, as HTTP parsers do, and keep every
-/// other byte. Folded (indented) continuation lines are refused, as RFC 9112 asks.
+/// other byte. Folded (indented) continuation lines and bare CRs are refused, as
+/// RFC 9112 allows.
 ///
 /// ```
 /// use webhook_guard::capture::parse_header_lines;
@@ -49,6 +50,11 @@ pub fn parse_header_lines(text: &[u8]) -> Result<Vec<HeaderPair>, CaptureError> 
             continue;
         }
         let first = !std::mem::replace(&mut seen_line, true);
+        if line.contains(&b'\r') {
+            // RFC 9112 lets a recipient refuse a bare CR; keeping it would make
+            // the value differ from what any HTTP stack delivered.
+            return Err(error("bare CR inside a line"));
+        }
         if line[0] == b' ' || line[0] == b'\t' {
             return Err(error("folded continuation lines are not allowed"));
         }
@@ -151,6 +157,14 @@ mod tests {
         assert_eq!(parse_header_lines(b"Bad Name: x\n").unwrap_err().line, 1);
         assert_eq!(parse_header_lines(b": x\n").unwrap_err().line, 1);
         assert_eq!(parse_header_lines(b"no colon\n").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn refuses_a_bare_cr() {
+        // Found by the `header_file` fuzz target.
+        assert_eq!(parse_header_lines(b"r:\rt").unwrap_err().line, 1);
+        assert_eq!(parse_header_lines(b"a: b\nr:t\r\r\n").unwrap_err().line, 2);
+        assert_eq!(parse_header_lines(b"r:t\r\n").unwrap().len(), 1);
     }
 
     #[test]
