@@ -11,36 +11,54 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `s` to `out` as a JSON string literal, exactly as PHP writes it.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
-    // Start of the run of bytes that need no escaping and are copied as they are.
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // Runs of printable ASCII are copied as they are; only the bytes between
+    // runs are looked at one by one.
     let mut run_start = 0;
-    for (at, ch) in s.char_indices() {
-        let short: &[u8] = match ch {
-            '"' => b"\\\"",
-            '\\' => b"\\\\",
-            '/' => b"\\/",
-            '\u{8}' => b"\\b",
-            '\u{c}' => b"\\f",
-            '\n' => b"\\n",
-            '\r' => b"\\r",
-            '\t' => b"\\t",
-            ' '..='\u{7f}' => continue,
-            _ => b"",
-        };
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if is_plain(byte) {
+            at += 1;
+            continue;
+        }
         out.extend_from_slice(&bytes[run_start..at]);
-        run_start = at + ch.len_utf8();
-        if short.is_empty() {
+        if byte.is_ascii() {
+            match byte {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'/' => out.extend_from_slice(b"\\/"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                _ => write_unicode_escape(out, u16::from(byte)),
+            }
+            at += 1;
+        } else {
+            // `at` is on a character boundary: runs and escapes end on one.
+            let ch = s
+                .get(at..)
+                .and_then(|rest| rest.chars().next())
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
             let mut units = [0u16; 2];
             for unit in ch.encode_utf16(&mut units) {
                 write_unicode_escape(out, *unit);
             }
-        } else {
-            out.extend_from_slice(short);
+            at += ch.len_utf8();
         }
+        run_start = at;
     }
     out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
+}
+
+/// Printable ASCII and DEL, except the three characters PHP escapes.
+fn is_plain(byte: u8) -> bool {
+    matches!(byte, 0x20..=0x7f) && !matches!(byte, b'"' | b'\\' | b'/')
 }
 
 fn write_unicode_escape(out: &mut Vec<u8>, unit: u16) {
