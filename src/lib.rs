@@ -157,7 +157,7 @@
 //! | `http` | `DeliveryHeaders::from_header_map` for `http` 1 header maps |
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8 (implies `tower`) |
-//! | `actix` | actix-web 4 extractor and middleware (being built) |
+//! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4 |
 //! | `mock` | a mock sender that delivers like the vendor, for receivers' tests (being built) |
 //! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries |
 // Links to items that exist only with their feature; without it, to the section above.
@@ -197,6 +197,10 @@ pub mod tower;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 
 pub use canonical::{DeliveryHeaders, SignedHeaders, canonical_name, names};
 pub use clock::{Clock, ManualClock, SystemClock};
