@@ -115,7 +115,8 @@ use http::{HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use crate::tower::{default_rejection, log_rejection, verify_request};
+use crate::error::log_refusal;
+use crate::tower::{default_rejection, verify_request};
 use crate::{
     Action, Entity, Error, ErrorNotice, KeyId, KeyResolver, KeySet, SignedHeaders, StoreId,
     VerifiedWebhook, Verifier,
@@ -254,7 +255,7 @@ where
                 verify_request(&verifier, &parts, body)
                     .await
                     .map_err(|error| {
-                        log_rejection(&error);
+                        log_refusal(&error);
                         WebhookRejection::Refused(error)
                     })?
             }

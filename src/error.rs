@@ -124,6 +124,28 @@ impl Error {
     }
 }
 
+/// One `tracing` event per refused delivery, for the framework adapters:
+/// `warn` when a store failed (the sender will retry; an operator should
+/// look), `debug` otherwise.
+#[cfg(any(feature = "tower", feature = "actix"))]
+pub(crate) fn log_refusal(error: &Error) {
+    if error.kind() == ErrorKind::Unavailable {
+        tracing::warn!(
+            status = error.status(),
+            kind = ?error.kind(),
+            detail = error.detail(),
+            "webhook delivery rejected"
+        );
+    } else {
+        tracing::debug!(
+            status = error.status(),
+            kind = ?error.kind(),
+            detail = error.detail(),
+            "webhook delivery rejected"
+        );
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")

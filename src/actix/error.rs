@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, ResponseError};
 
-use crate::{Error, ErrorKind};
+use crate::Error;
 
 /// A hook that turns a refusal into the error actix-web answers with; see
 /// [`WebhookConfig::error_handler`](super::WebhookConfig::error_handler).
@@ -125,25 +125,5 @@ pub(crate) fn respond(
             handler(rejection, req)
         }
         _ => rejection.into(),
-    }
-}
-
-/// One event per refused delivery, with the reason: `warn` when a store
-/// failed (the sender will retry, an operator should look), `debug` otherwise.
-pub(crate) fn log_refusal(error: &Error) {
-    if error.kind() == ErrorKind::Unavailable {
-        tracing::warn!(
-            status = error.status(),
-            kind = ?error.kind(),
-            detail = error.detail(),
-            "webhook delivery rejected"
-        );
-    } else {
-        tracing::debug!(
-            status = error.status(),
-            kind = ?error.kind(),
-            detail = error.detail(),
-            "webhook delivery rejected"
-        );
     }
 }

@@ -12,7 +12,8 @@ use serde_json::error::Category;
 
 use super::LocalFuture;
 use super::config::WebhookConfig;
-use super::error::{ErrorHandler, WebhookRejection, log_refusal, respond};
+use super::error::{ErrorHandler, WebhookRejection, respond};
+use crate::error::log_refusal;
 use crate::{Action, Entity, Error, ErrorNotice, KeyId, SignedHeaders, StoreId, VerifiedWebhook};
 
 /// A verified delivery whose JSON payload is deserialized into `T`.

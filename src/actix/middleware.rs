@@ -8,8 +8,9 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, HttpRequest};
 
-use super::error::{ErrorHandler, WebhookRejection, log_refusal, respond};
+use super::error::{ErrorHandler, WebhookRejection, respond};
 use super::{LocalFuture, verify_payload};
+use crate::error::log_refusal;
 use crate::{KeyResolver, KeySet, Verifier};
 
 /// Middleware that lets through only deliveries its [`Verifier`] accepts, for

@@ -10,7 +10,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::layer::{OnRejection, RejectFn};
-use super::{ResponseBody, VerifiedBody, default_rejection, log_rejection};
+use super::{ResponseBody, VerifiedBody, default_rejection};
+use crate::error::log_refusal;
 use crate::{BoxFuture, Error, VerifiedWebhook};
 
 pub(crate) type Verifying = BoxFuture<'static, (Parts, Result<VerifiedWebhook, Error>)>;
@@ -78,7 +79,7 @@ where
 }
 
 fn reject(error: &Error, on_rejection: Option<&RejectFn>) -> Response<Bytes> {
-    log_rejection(error);
+    log_refusal(error);
     match on_rejection {
         Some(f) => f(error),
         None => default_rejection(error),

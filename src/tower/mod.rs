@@ -217,23 +217,3 @@ fn body_error(error: impl Into<BoxError>) -> Error {
     tracing::debug!(error = %error, "webhook body could not be read");
     Error::with_source(ErrorKind::UnreadableBody, "body could not be read", error)
 }
-
-/// One event per refused delivery: `warn` when a store failed (the sender will
-/// retry, an operator should look), `debug` otherwise.
-pub(crate) fn log_rejection(error: &Error) {
-    if error.kind() == ErrorKind::Unavailable {
-        tracing::warn!(
-            status = error.status(),
-            kind = ?error.kind(),
-            detail = error.detail(),
-            "webhook delivery rejected"
-        );
-    } else {
-        tracing::debug!(
-            status = error.status(),
-            kind = ?error.kind(),
-            detail = error.detail(),
-            "webhook delivery rejected"
-        );
-    }
-}
