@@ -158,8 +158,8 @@
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8 (implies `tower`) |
 //! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4 |
-//! | `mock` | a mock sender that delivers like the vendor, for receivers' tests (being built) |
-//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries |
+//! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests (implies `tower`) |
+//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries, `send` one like the vendor (implies `mock`) |
 // Links to items that exist only with their feature; without it, to the section above.
 #![cfg_attr(
     feature = "tower",
@@ -174,6 +174,8 @@
     not(feature = "axum"),
     doc = "\n\n[Webhook]: #in-an-axum-or-tower-server"
 )]
+#![cfg_attr(feature = "mock", doc = "\n\n[MockSender]: crate::mock::MockSender")]
+#![cfg_attr(not(feature = "mock"), doc = "\n\n[MockSender]: #features")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -197,6 +199,10 @@ pub mod tower;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]

@@ -99,7 +99,7 @@ impl ResponseError for WebhookRejection {
 }
 
 /// A refused delivery answers with [`Error::status`] and
-/// [`ErrorKind::public_message`] as a `text/plain; charset=utf-8` body, so a
+/// [`ErrorKind::public_message`](crate::ErrorKind::public_message) as a `text/plain; charset=utf-8` body, so a
 /// handler that calls a [`Verifier`](crate::Verifier) itself can return the
 /// error with `?`.
 impl ResponseError for Error {

@@ -1,9 +1,11 @@
-//! `webhook-guard`: sign a test delivery, or check a captured one, with the
-//! API2Cart `X-Webhook-*` signing recipe.
+//! `webhook-guard`: sign a test delivery, check a captured one, or send one
+//! as the vendor does, with the API2Cart `X-Webhook-*` signing recipe.
 //!
-//! Exit status: 0 signed / valid, 1 refused, 2 usage or I/O error.
+//! Exit status: 0 signed / valid / delivered, 1 refused / not delivered, 2
+//! usage or I/O error.
 
 mod input;
+mod send;
 mod sign;
 mod verify;
 
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Sign and verify API2Cart-style `X-Webhook-*` webhook deliveries.
+/// Sign, verify and send API2Cart-style `X-Webhook-*` webhook deliveries.
 #[derive(Debug, Parser)]
 #[command(name = "webhook-guard", version, after_help = EXAMPLES)]
 struct Cli {
@@ -28,13 +30,17 @@ Examples:
       --timestamp now --body-file body.json > headers.txt
   curl -H @headers.txt --data-binary @body.json https://example.test/webhooks
   webhook-guard verify --secret KEY --headers-file headers.txt --body-file body.json
+  webhook-guard send --url http://127.0.0.1:3000/webhooks --secret KEY \\
+      --entity product --action add --body '{\"id\":\"86\"}'
 
-Exit status: 0 signed or valid, 1 refused, 2 usage or I/O error.";
+Exit status: 0 signed, valid or delivered, 1 refused or not delivered,
+2 usage or I/O error.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
+    Send(send::SendArgs),
 }
 
 /// Exit status of a delivery that was signed or verified.
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Send(args) => send::run(args),
     };
     match outcome {
         Ok(outcome) => print_outcome(&outcome),

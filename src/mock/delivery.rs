@@ -1,0 +1,658 @@
+//! API2Cart delivery semantics: sign each attempt afresh, count only 200,
+//! retry once, then log the event as failed; fan-out to subscriptions;
+//! lost-connection notices.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+
+use bytes::Bytes;
+use http::Uri;
+use serde_json::{Value, json};
+
+use super::failed_log::FailedWebhook;
+use super::faults::Fault;
+use super::journal::{Attempt, SentRequest, TransportFailure, duration_ms};
+use super::payload::{Event, trim_fields};
+use super::sender::Shared;
+use super::subscriptions::{Fields, Subscription, WebhookId};
+use super::target::{WireRequest, framing_header, invalid_request, title_case, written_headers};
+use crate::{
+    Action, Entity, ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names,
+};
+
+/// How one delivery ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// Delivered: attempt `attempt` was answered 200.
+    Delivered {
+        /// Which attempt (1 or 2).
+        attempt: u32,
+    },
+    /// Every attempt failed; the event is in the failed log (unless sent by
+    /// the conformance runner, which logs nothing).
+    Failed,
+}
+
+/// One event sent to one callback: its attempts and how it ended.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    id: u64,
+    webhook_id: Option<WebhookId>,
+    entity: Entity,
+    action: Action,
+    callback: String,
+    attempts: Vec<Attempt>,
+    outcome: DeliveryOutcome,
+}
+
+impl Delivery {
+    /// Numbered from 1 per sender.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
+    pub fn webhook_id(&self) -> Option<WebhookId> {
+        self.webhook_id
+    }
+
+    /// The event's entity.
+    pub fn entity(&self) -> &Entity {
+        &self.entity
+    }
+
+    /// The event's action.
+    pub fn action(&self) -> &Action {
+        &self.action
+    }
+
+    /// Where it went.
+    pub fn callback(&self) -> &str {
+        &self.callback
+    }
+
+    /// Every attempt, in order (duplicate copies included).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// How it ended.
+    pub fn outcome(&self) -> DeliveryOutcome {
+        self.outcome
+    }
+
+    /// True when some attempt was answered 200.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.outcome, DeliveryOutcome::Delivered { .. })
+    }
+
+    /// The status of each attempt (`None` where there was no answer).
+    pub fn statuses(&self) -> Vec<Option<u16>> {
+        self.attempts.iter().map(Attempt::status).collect()
+    }
+
+    /// The delivery and its journal entries as JSON (what `webhook-guard send
+    /// --json` prints).
+    pub fn to_json(&self) -> Value {
+        let (delivered, attempt) = match self.outcome {
+            DeliveryOutcome::Delivered { attempt } => (true, Some(attempt)),
+            DeliveryOutcome::Failed => (false, None),
+        };
+        json!({
+            "delivery": self.id,
+            "webhook_id": self.webhook_id.map(WebhookId::get),
+            "entity": self.entity.as_str(),
+            "action": self.action.as_str(),
+            "callback": self.callback,
+            "delivered": delivered,
+            "delivered_on_attempt": attempt,
+            "latency_ms": duration_ms(self.attempts.iter().map(Attempt::latency).sum()),
+            "attempts": self.attempts.iter().map(Attempt::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Why the vendor could not reach the store, as its lost-connection notices
+/// say it: `X-Webhook-Error-Code` (not `0`), `-Error-Reason`, `-Error-Message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostConnection {
+    code: String,
+    reason: String,
+    message: String,
+}
+
+impl LostConnection {
+    /// A notice with error `code` (not `"0"`, which would make it an
+    /// ordinary event), `reason` and free-text `message`.
+    pub fn new(
+        code: impl Into<String>,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a delivery goes.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    pub(crate) callback: String,
+    pub(crate) webhook_id: Option<WebhookId>,
+    pub(crate) fields: Fields,
+}
+
+impl Route {
+    fn of(subscription: &Subscription) -> Self {
+        Self {
+            callback: subscription.callback().to_owned(),
+            webhook_id: Some(subscription.id()),
+            fields: subscription.fields().clone(),
+        }
+    }
+}
+
+/// Vendor semantics, or the conformance runner's single shot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Retries and the failed log.
+    Vendor,
+    /// One attempt (per copy), nothing logged as failed.
+    Once,
+}
+
+pub(crate) async fn fan_out(shared: &Shared, event: &Event) -> Vec<Delivery> {
+    let store_id = event.store_id.as_deref().unwrap_or(&shared.store_id);
+    let subscriptions = shared
+        .store()
+        .matching(&event.entity, &event.action, store_id);
+    let mut deliveries = Vec::with_capacity(subscriptions.len());
+    for subscription in &subscriptions {
+        deliveries.push(deliver(shared, event, Route::of(subscription), Mode::Vendor).await);
+    }
+    deliveries
+}
+
+pub(crate) async fn store_unreachable(shared: &Shared, lost: &LostConnection) -> Vec<Delivery> {
+    let (subscriptions, try_count) = {
+        let mut store = shared.store();
+        store.store_failures = store.store_failures.saturating_add(1);
+        (store.active(), store.store_failures)
+    };
+    let mut deliveries = Vec::with_capacity(subscriptions.len());
+    for subscription in &subscriptions {
+        let notice = ErrorNotice {
+            code: lost.code.clone(),
+            reason: Some(lost.reason.clone()),
+            message: Some(lost.message.clone()),
+            try_count: Some(try_count),
+        };
+        let event = Event::error_notice(
+            subscription.entity().clone(),
+            subscription.action().clone(),
+            notice,
+        )
+        .store_id(subscription.store_id());
+        deliveries.push(deliver(shared, &event, Route::of(subscription), Mode::Vendor).await);
+    }
+    if try_count >= shared.profile.store_failures_before_disable() {
+        let now = shared.clock.now();
+        shared.store().deactivate_all(now);
+    }
+    deliveries
+}
+
+/// Delivers `event` along `route`.
+pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: Mode) -> Delivery {
+    let id = shared.next_delivery();
+    let body = match &route.fields {
+        Fields::All => event.body.clone(),
+        Fields::Only(fields) => {
+            trim_fields(&event.body, fields).unwrap_or_else(|| event.body.clone())
+        }
+    };
+    let max_attempts = match mode {
+        Mode::Vendor => shared.profile.max_attempts(),
+        Mode::Once => 1,
+    };
+    let copies = Fault::copies(&event.faults);
+    let concurrent = event.faults.contains(&Fault::ConcurrentDuplicate);
+    let mut attempts = Vec::new();
+    let mut outcome = DeliveryOutcome::Failed;
+    for number in 1..=max_attempts {
+        if number > 1 && !shared.retry_delay.is_zero() {
+            tokio::time::sleep(shared.retry_delay).await;
+        }
+        let now = shared.clock.now();
+        let context = AttemptContext {
+            shared,
+            event,
+            route: &route,
+            delivery: id,
+            number,
+            sent_at: now,
+        };
+        let prepared = prepare(shared, event, &body, &route.callback, now);
+        let made = match (copies, concurrent) {
+            (2, true) => {
+                let (a, b) = join2(context.send(&prepared, 1), context.send(&prepared, 2)).await;
+                vec![a, b]
+            }
+            (2, false) => vec![
+                context.send(&prepared, 1).await,
+                context.send(&prepared, 2).await,
+            ],
+            _ => vec![context.send(&prepared, 1).await],
+        };
+        let delivered = made.iter().any(Attempt::is_delivered);
+        attempts.extend(made);
+        if delivered {
+            outcome = DeliveryOutcome::Delivered { attempt: number };
+            break;
+        }
+    }
+    if outcome == DeliveryOutcome::Failed && mode == Mode::Vendor {
+        shared.failed_log().push(FailedWebhook::new(
+            route.webhook_id,
+            event.resolved_entity_id(),
+            shared.clock.now(),
+            event.entity.clone(),
+            event.action.clone(),
+            route.callback.clone(),
+        ));
+    }
+    let delivery = Delivery {
+        id,
+        webhook_id: route.webhook_id,
+        entity: event.entity.clone(),
+        action: event.action.clone(),
+        callback: route.callback,
+        attempts,
+        outcome,
+    };
+    shared.journal.record_delivery(delivery.clone());
+    delivery
+}
+
+/// What every copy of one attempt shares.
+struct AttemptContext<'a> {
+    shared: &'a Shared,
+    event: &'a Event,
+    route: &'a Route,
+    delivery: u64,
+    number: u32,
+    sent_at: i64,
+}
+
+impl AttemptContext<'_> {
+    /// Sends one copy of the prepared request and records the attempt.
+    async fn send(&self, prepared: &Result<Prepared, Box<Refused>>, copy: u32) -> Attempt {
+        let (request, result, latency) = match prepared {
+            Ok(prepared) => self.send_prepared(prepared).await,
+            Err(refused) => (
+                refused.request.clone(),
+                Err(refused.failure.clone()),
+                Default::default(),
+            ),
+        };
+        let delivered = result
+            .as_ref()
+            .is_ok_and(|r| self.shared.profile.is_success(r.status()));
+        let attempt = Attempt {
+            delivery: self.delivery,
+            number: self.number,
+            copy,
+            webhook_id: self.route.webhook_id,
+            entity: self.event.entity.clone(),
+            action: self.event.action.clone(),
+            sent_at: self.sent_at,
+            request,
+            result,
+            latency,
+            faults: self.event.faults.clone(),
+            delivered,
+        };
+        self.shared.journal.record_attempt(attempt.clone());
+        attempt
+    }
+
+    async fn send_prepared(
+        &self,
+        prepared: &Prepared,
+    ) -> (
+        SentRequest,
+        Result<super::journal::ReceivedResponse, TransportFailure>,
+        std::time::Duration,
+    ) {
+        let sent = |headers| SentRequest {
+            url: self.route.callback.clone(),
+            target: prepared.wire.target.clone(),
+            headers,
+            body: prepared.wire.body.clone(),
+            signed_string: prepared.signed_string.clone(),
+        };
+        let request = match prepared.wire.to_http() {
+            Ok(request) => request,
+            Err(failure) => {
+                return (
+                    sent(prepared.wire.headers.clone()),
+                    Err(failure),
+                    Default::default(),
+                );
+            }
+        };
+        let headers = written_headers(request.headers(), prepared.lowercase);
+        let (result, latency) = self
+            .shared
+            .transport
+            .send(
+                &prepared.uri,
+                request,
+                prepared.lowercase,
+                self.shared.timeout,
+            )
+            .await;
+        (sent(headers), result, latency)
+    }
+}
+
+/// One attempt, signed and spoiled as its faults say.
+#[derive(Debug)]
+struct Prepared {
+    uri: Uri,
+    wire: WireRequest,
+    signed_string: Bytes,
+    lowercase: bool,
+}
+
+/// An attempt that could not be prepared: recorded as failed, nothing sent.
+#[derive(Debug)]
+struct Refused {
+    request: SentRequest,
+    failure: TransportFailure,
+}
+
+/// A key no store has, for [`Fault::WrongKey`].
+const WRONG_KEY: &str = "webhook-guard mock: not the store key";
+
+/// Builds the request of one attempt at `now`: the vendor's headers, signed
+/// with the store key over the header JSON and `body`, then spoiled by the
+/// event's faults.
+fn prepare(
+    shared: &Shared,
+    event: &Event,
+    body: &Bytes,
+    callback: &str,
+    now: i64,
+) -> Result<Prepared, Box<Refused>> {
+    let refuse = |failure: TransportFailure| {
+        Box::new(Refused {
+            request: SentRequest {
+                url: callback.to_owned(),
+                target: String::new(),
+                headers: Vec::new(),
+                body: body.clone(),
+                signed_string: Bytes::new(),
+            },
+            failure,
+        })
+    };
+    let uri = shared
+        .check_callback(callback)
+        .map_err(|e| refuse(invalid_request(e.to_string())))?;
+    let faults = &event.faults;
+    let lowercase = faults.contains(&Fault::LowercaseNames);
+
+    let mut body = body.clone();
+    for fault in faults {
+        if let Fault::OversizedBody { bytes } = fault {
+            body = padded_body(*bytes);
+        }
+    }
+
+    // The vendor's headers, in the order of its documentation.
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(12 + event.headers.len());
+    if let Some(authority) = uri.authority() {
+        headers.push(("Host".to_owned(), authority.as_str().to_owned()));
+    }
+    headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    let first_vendor = headers.len();
+    let store_id = event.store_id.as_deref().unwrap_or(&shared.store_id);
+    headers.push((names::STORE_ID.to_owned(), store_id.to_owned()));
+    headers.push((names::ACTION.to_owned(), event.action.as_str().to_owned()));
+    headers.push((names::ENTITY.to_owned(), event.entity.as_str().to_owned()));
+    let code = event.notice.as_ref().map_or("0", |n| n.code.as_str());
+    headers.push((names::ERROR_CODE.to_owned(), code.to_owned()));
+    if let Some(notice) = &event.notice {
+        if let Some(reason) = &notice.reason {
+            headers.push((names::ERROR_REASON.to_owned(), reason.clone()));
+        }
+        if let Some(message) = &notice.message {
+            headers.push((names::ERROR_MESSAGE.to_owned(), message.clone()));
+        }
+        if let Some(count) = notice.try_count {
+            headers.push((names::ERROR_TRY_COUNT.to_owned(), count.to_string()));
+        }
+    }
+    if shared.timestamps {
+        headers.push((
+            names::TIMESTAMP.to_owned(),
+            timestamp(now, faults).to_string(),
+        ));
+    }
+    for (name, value) in &event.headers {
+        if canonical_name(name).as_deref() == Some(names::SIGNATURE) {
+            return Err(refuse(invalid_request(
+                "X-Webhook-Signature is computed by the mock; use a Fault to spoil it".to_owned(),
+            )));
+        }
+        if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+        {
+            return Err(refuse(invalid_request(format!(
+                "{name} is set by the mock from the body"
+            ))));
+        }
+        match headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, existing)) => existing.clone_from(value),
+            None => headers.push((name.clone(), value.clone())),
+        }
+    }
+
+    let signed = SignedHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .map_err(|e| {
+        refuse(invalid_request(format!(
+            "the X-Webhook-* headers cannot be signed: {}",
+            e.detail()
+        )))
+    })?;
+    let key = if faults.contains(&Fault::WrongKey) {
+        SigningKey::new("wrong key", WRONG_KEY)
+    } else {
+        shared.key()
+    };
+    let header_json = signed.to_json();
+    let signature = Signer::from_key(key).sign_raw(&header_json, &body);
+    let mut signed_string = header_json;
+    signed_string.extend_from_slice(&body);
+
+    // Faults applied after signing.
+    let mut signatures = vec![signature.clone()];
+    for fault in faults {
+        match fault {
+            Fault::TamperedBody => body = tampered(&body),
+            Fault::ChangedSignedHeader => {
+                if let Some((_, value)) = headers.iter_mut().find(|(n, _)| n == names::STORE_ID) {
+                    value.push('0');
+                }
+            }
+            Fault::MissingSignature => signatures.clear(),
+            Fault::GarbledSignature => {
+                signatures = vec!["@".repeat(crate::signature::ENCODED_LEN)];
+            }
+            Fault::DuplicatedSignature => signatures = vec![signature.clone(), signature.clone()],
+            _ => {}
+        }
+    }
+    headers.extend(
+        signatures
+            .into_iter()
+            .map(|s| (names::SIGNATURE.to_owned(), s)),
+    );
+    if faults.contains(&Fault::ReorderedHeaders) {
+        headers[first_vendor..].reverse();
+    }
+    let slow = faults.iter().find_map(|f| match f {
+        Fault::SlowBody { chunk_size, delay } => Some((*chunk_size, *delay)),
+        _ => None,
+    });
+    headers.push(framing_header(body.len(), slow.is_some()));
+    if lowercase {
+        for (name, _) in &mut headers {
+            name.make_ascii_lowercase();
+        }
+    } else {
+        for (name, _) in &mut headers {
+            *name = title_case(&name.to_ascii_lowercase());
+        }
+    }
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+    Ok(Prepared {
+        uri,
+        wire: WireRequest {
+            target,
+            headers,
+            body,
+            slow,
+        },
+        signed_string: Bytes::from(signed_string),
+        lowercase,
+    })
+}
+
+/// `now` moved by the timestamp faults.
+fn timestamp(now: i64, faults: &[Fault]) -> i64 {
+    faults.iter().fold(now, |ts, fault| match fault {
+        Fault::StaleTimestamp { seconds } => {
+            ts.saturating_sub(i64::try_from(*seconds).unwrap_or(i64::MAX))
+        }
+        Fault::FutureTimestamp { seconds } => {
+            ts.saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX))
+        }
+        _ => ts,
+    })
+}
+
+/// `body` with one byte changed: the first digit counts up (9 wraps to 0),
+/// else the first letter changes case, else a space is added. JSON stays JSON.
+fn tampered(body: &[u8]) -> Bytes {
+    let mut out = body.to_vec();
+    if let Some(digit) = out.iter_mut().find(|b| b.is_ascii_digit()) {
+        *digit = if *digit == b'9' { b'0' } else { *digit + 1 };
+    } else if let Some(letter) = out.iter_mut().find(|b| b.is_ascii_alphabetic()) {
+        *letter ^= 0x20;
+    } else {
+        out.push(b' ');
+    }
+    Bytes::from(out)
+}
+
+/// A JSON body of exactly `len` bytes (`{"padding":"xxx..."}`), or `len`
+/// bytes of `x` when too short for that.
+fn padded_body(len: usize) -> Bytes {
+    const OPEN: &[u8] = br#"{"padding":""#;
+    const CLOSE: &[u8] = br#""}"#;
+    let Some(fill) = len.checked_sub(OPEN.len() + CLOSE.len()) else {
+        return Bytes::from(vec![b'x'; len]);
+    };
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(OPEN);
+    out.resize(OPEN.len() + fill, b'x');
+    out.extend_from_slice(CLOSE);
+    Bytes::from(out)
+}
+
+/// Runs two futures at once on this task.
+async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    poll_fn(|cx| {
+        if ra.is_none()
+            && let Poll::Ready(out) = a.as_mut().poll(cx)
+        {
+            ra = Some(out);
+        }
+        if rb.is_none()
+            && let Poll::Ready(out) = b.as_mut().poll(cx)
+        {
+            rb = Some(out);
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (ra, rb) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+impl fmt::Display for DeliveryOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Delivered { attempt } => write!(f, "delivered on attempt {attempt}"),
+            Self::Failed => f.write_str("not delivered"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tampering_changes_exactly_one_byte() {
+        assert_eq!(&tampered(br#"{"id":"86"}"#)[..], br#"{"id":"96"}"#);
+        assert_eq!(&tampered(br#"{"id":"9"}"#)[..], br#"{"id":"0"}"#);
+        assert_eq!(&tampered(br#"{"a":"b"}"#)[..], br#"{"A":"b"}"#);
+        assert_eq!(&tampered(b"")[..], b" ");
+    }
+
+    #[test]
+    fn padded_bodies_have_the_exact_length() {
+        for len in [0, 5, 13, 14, 15, 1000] {
+            assert_eq!(padded_body(len).len(), len);
+        }
+        assert_eq!(&padded_body(16)[..], br#"{"padding":"xx"}"#);
+        assert!(serde_json::from_slice::<Value>(&padded_body(100)).is_ok());
+    }
+
+    #[test]
+    fn timestamp_faults_move_now() {
+        assert_eq!(
+            timestamp(1000, &[Fault::StaleTimestamp { seconds: 300 }]),
+            700
+        );
+        assert_eq!(
+            timestamp(1000, &[Fault::FutureTimestamp { seconds: 301 }]),
+            1301
+        );
+        assert_eq!(timestamp(1000, &[Fault::WrongKey]), 1000);
+        assert_eq!(
+            timestamp(0, &[Fault::StaleTimestamp { seconds: u64::MAX }]),
+            i64::MIN + 1
+        );
+    }
+}

@@ -1,0 +1,518 @@
+//! [`MockSender`] and its builder: one emulated vendor account per test.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
+
+use http::{Request, Response, Uri};
+use http_body::Body;
+use tower_service::Service;
+
+use super::delivery::{self, Delivery, LostConnection, Mode, Route};
+use super::failed_log::{FailedLog, FailedQuery, FailedWebhooks};
+use super::journal::{self, Expectation, Journal, UnmetExpectations};
+use super::payload::Event;
+use super::subscriptions::{self, ApiError, CallbackRule, Fields, Subscriptions, SupportedEvent};
+use super::target::{self, MockBody, Transport};
+use crate::{Clock, SigningKey, SystemClock};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Whose delivery rules the mock follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Profile {
+    /// API2Cart: `X-Webhook-*` headers signed with the store key; only 200
+    /// counts as delivered; one retry; undelivered events kept 24 hours in
+    /// `account.failed_webhooks`; webhooks disabled after 5 failed tries to
+    /// reach the store.
+    #[default]
+    Api2Cart,
+}
+
+impl Profile {
+    /// True when the vendor counts `status` as delivered.
+    pub fn is_success(self, status: u16) -> bool {
+        match self {
+            Self::Api2Cart => status == 200,
+        }
+    }
+
+    /// Attempts per delivery, the first included.
+    pub fn max_attempts(self) -> u32 {
+        match self {
+            Self::Api2Cart => 2,
+        }
+    }
+
+    /// How long the failed log keeps an entry.
+    pub fn failed_retention(self) -> Duration {
+        match self {
+            Self::Api2Cart => Duration::from_secs(24 * 60 * 60),
+        }
+    }
+
+    /// After how many failed tries in a row to reach the store its webhooks
+    /// are disabled.
+    pub fn store_failures_before_disable(self) -> u32 {
+        match self {
+            Self::Api2Cart => 5,
+        }
+    }
+}
+
+/// Why [`MockSenderBuilder::build`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Neither [`url`](MockSenderBuilder::url) nor
+    /// [`service`](MockSenderBuilder::service) was given.
+    NoTarget,
+    /// The callback is not one the target can deliver to.
+    InvalidCallback {
+        /// The callback given.
+        callback: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoTarget => f.write_str(
+                "the mock sender needs a target: MockSenderBuilder::url or MockSenderBuilder::service",
+            ),
+            Self::InvalidCallback { callback, reason } => {
+                write!(f, "callback {callback:?}: {reason}")
+            }
+        }
+    }
+}
+
+impl StdError for BuildError {}
+
+/// Configures a [`MockSender`]; made by [`MockSender::builder`].
+pub struct MockSenderBuilder {
+    key: SigningKey,
+    store_id: String,
+    profile: Profile,
+    clock: Arc<dyn Clock>,
+    transport: Option<Transport>,
+    callback: Option<String>,
+    timeout: Duration,
+    retry_delay: Duration,
+    timestamps: bool,
+    supported_events: Vec<SupportedEvent>,
+}
+
+impl fmt::Debug for MockSenderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockSenderBuilder")
+            .field("key", &self.key)
+            .field("store_id", &self.store_id)
+            .field("profile", &self.profile)
+            .field("clock", &self.clock)
+            .field("transport", &self.transport)
+            .field("callback", &self.callback)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockSenderBuilder {
+    /// Delivers over real HTTP/1.1 to `url` (an absolute `http://` URL), which
+    /// is also the callback of [`MockSender::send`] and the default callback
+    /// of new subscriptions. Each attempt opens its own connection and writes
+    /// the header names in the vendor's case (`X-Webhook-Store-Id`).
+    #[must_use]
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.transport = Some(Transport::Http);
+        self.callback = Some(url.into());
+        self
+    }
+
+    /// Delivers straight into `service` (an axum `Router`, a tower stack),
+    /// without a socket. Requests go to the [`callback`](Self::callback)
+    /// (default `/`) and carry a `Host` header when it is an absolute URL.
+    #[must_use]
+    pub fn service<S, B>(mut self, service: S) -> Self
+    where
+        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.transport = Some(Transport::Service(target::erase(service)));
+        self
+    }
+
+    /// Where [`MockSender::send`] delivers, and the default callback of new
+    /// subscriptions: an absolute `http://` URL over HTTP; a path (or any
+    /// absolute URL) into a service.
+    #[must_use]
+    pub fn callback(mut self, callback: impl Into<String>) -> Self {
+        self.callback = Some(callback.into());
+        self
+    }
+
+    /// `X-Webhook-Store-Id` of the events (default `"1"`, as on single-store carts).
+    #[must_use]
+    pub fn store_id(mut self, store_id: impl Into<String>) -> Self {
+        self.store_id = store_id.into();
+        self
+    }
+
+    /// Whose rules to follow (default [`Profile::Api2Cart`]).
+    #[must_use]
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Where "now" comes from for timestamps, the failed log's 24 hours and
+    /// subscription dates (default: the system clock).
+    ///
+    /// Give the same [`ManualClock`](crate::ManualClock) (a clone) to the
+    /// receiver's [`Verifier`](crate::Verifier): both then see the same
+    /// virtual time, tolerance edges are exact, and a day passes with
+    /// `clock.advance(86_400)`.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long an attempt may take before it counts as failed (default 10 s,
+    /// in tokio's clock).
+    ///
+    /// Over HTTP under `tokio::time::pause`, tokio jumps the clock ahead while
+    /// the runtime waits on the socket, so the timeout fires at once: pause
+    /// time only with [`service`](Self::service) targets.
+    #[must_use]
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The pause before the retry (default none; tokio's clock).
+    #[must_use]
+    pub fn retry_delay(mut self, delay: Duration) -> Self {
+        self.retry_delay = delay;
+        self
+    }
+
+    /// Whether events carry `X-Webhook-Timestamp` (default yes).
+    #[must_use]
+    pub fn timestamps(mut self, send: bool) -> Self {
+        self.timestamps = send;
+        self
+    }
+
+    /// The events subscriptions can be created for (`webhook.events`;
+    /// default [`SupportedEvent::defaults`]), to emulate a cart that
+    /// supports fewer.
+    #[must_use]
+    pub fn supported_events(mut self, events: impl IntoIterator<Item = SupportedEvent>) -> Self {
+        self.supported_events = events.into_iter().collect();
+        self
+    }
+
+    /// The sender.
+    pub fn build(self) -> Result<MockSender, BuildError> {
+        let transport = self.transport.ok_or(BuildError::NoTarget)?;
+        let rule = match transport {
+            Transport::Http => CallbackRule::AbsoluteHttp,
+            Transport::Service(_) => CallbackRule::AnyOrPath,
+        };
+        let callback = self.callback.unwrap_or_else(|| "/".to_owned());
+        rule.parse(&callback)
+            .map_err(|reason| BuildError::InvalidCallback {
+                callback: callback.clone(),
+                reason,
+            })?;
+        let retention =
+            i64::try_from(self.profile.failed_retention().as_secs()).unwrap_or(i64::MAX);
+        Ok(MockSender {
+            shared: Arc::new(Shared {
+                profile: self.profile,
+                key: RwLock::new(self.key),
+                store_id: self.store_id,
+                clock: self.clock,
+                transport,
+                rule,
+                callback,
+                timeout: self.timeout,
+                retry_delay: self.retry_delay,
+                timestamps: self.timestamps,
+                supported_events: self.supported_events,
+                journal: Journal::default(),
+                store: Mutex::new(subscriptions::Store::default()),
+                failed: Mutex::new(FailedLog::new(retention)),
+                expectations: Mutex::new(Expectations::default()),
+                next_delivery: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Expectations {
+    list: Vec<Expectation>,
+    verified: bool,
+}
+
+/// What a sender and the tasks it spawns share.
+pub(crate) struct Shared {
+    pub(crate) profile: Profile,
+    key: RwLock<SigningKey>,
+    pub(crate) store_id: String,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) transport: Transport,
+    rule: CallbackRule,
+    pub(crate) callback: String,
+    pub(crate) timeout: Duration,
+    pub(crate) retry_delay: Duration,
+    pub(crate) timestamps: bool,
+    pub(crate) supported_events: Vec<SupportedEvent>,
+    pub(crate) journal: Journal,
+    store: Mutex<subscriptions::Store>,
+    failed: Mutex<FailedLog>,
+    expectations: Mutex<Expectations>,
+    next_delivery: AtomicU64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here is left half-updated by a panic that matters more than
+    // losing the whole test would.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn store(&self) -> MutexGuard<'_, subscriptions::Store> {
+        lock(&self.store)
+    }
+
+    pub(crate) fn failed_log(&self) -> MutexGuard<'_, FailedLog> {
+        lock(&self.failed)
+    }
+
+    pub(crate) fn key(&self) -> SigningKey {
+        self.key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn next_delivery(&self) -> u64 {
+        self.next_delivery.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Parses a callback the transport can deliver to.
+    pub(crate) fn check_callback(&self, callback: &str) -> Result<Uri, ApiError> {
+        self.rule
+            .parse(callback)
+            .map_err(|reason| ApiError::invalid("callback", reason))
+    }
+
+    /// The route of [`MockSender::send`].
+    fn default_route(&self) -> Route {
+        Route {
+            callback: self.callback.clone(),
+            webhook_id: None,
+            fields: Fields::All,
+        }
+    }
+}
+
+/// The vendor's side of webhooks, emulated for a receiver's tests: it signs
+/// with the crate's own canonical encoder and delivers as the vendor
+/// delivers, over real HTTP/1.1 or straight into a tower service.
+///
+/// One per test, like wiremock's `MockServer`. It is `Send + Sync`; its
+/// methods take `&self`, so deliveries can run concurrently. Expectations
+/// set with [`expect`](Self::expect) are checked when it is dropped, with a
+/// panic that shows what was expected, what happened and the journal
+/// (unless the thread is already panicking).
+///
+/// See the [module docs](super) for an example.
+pub struct MockSender {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for MockSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &*self.shared;
+        f.debug_struct("MockSender")
+            .field("profile", &shared.profile)
+            .field("key", &shared.key())
+            .field("store_id", &shared.store_id)
+            .field("transport", &shared.transport)
+            .field("callback", &shared.callback)
+            .field("clock", &shared.clock)
+            .field("journal", &shared.journal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockSender {
+    /// Starts configuring a sender that signs with the store key `store_key`.
+    pub fn builder(store_key: impl AsRef<[u8]>) -> MockSenderBuilder {
+        MockSenderBuilder {
+            key: SigningKey::new("store key", store_key),
+            store_id: "1".to_owned(),
+            profile: Profile::default(),
+            clock: Arc::new(SystemClock),
+            transport: None,
+            callback: None,
+            timeout: Duration::from_secs(10),
+            retry_delay: Duration::ZERO,
+            timestamps: true,
+            supported_events: SupportedEvent::defaults(),
+        }
+    }
+
+    /// Delivers `event` to the sender's callback, as the vendor delivers:
+    /// a fresh timestamp and signature per attempt, success only on 200, one
+    /// retry, then the failed log. No subscription is needed.
+    pub async fn send(&self, event: Event) -> Delivery {
+        delivery::deliver(
+            &self.shared,
+            &event,
+            self.shared.default_route(),
+            Mode::Vendor,
+        )
+        .await
+    }
+
+    /// A store event: delivered to every active subscription for its entity,
+    /// action and store id (in id order), each with its own callback and
+    /// fields. Returns the deliveries; none when nothing is subscribed.
+    pub async fn emit(&self, event: Event) -> Vec<Delivery> {
+        delivery::fan_out(&self.shared, &event).await
+    }
+
+    /// [`emit`](Self::emit) in a tokio task, as the vendor delivers: in the
+    /// background. Wait with [`Journal::wait_for`] or await the handle.
+    pub fn emit_in_background(&self, event: Event) -> tokio::task::JoinHandle<Vec<Delivery>> {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move { delivery::fan_out(&shared, &event).await })
+    }
+
+    /// One failed try of the vendor to reach the store: every active
+    /// subscription gets a lost-connection notice (non-zero
+    /// `X-Webhook-Error-Code`, `-Error-Reason`, `-Error-Message`,
+    /// `-Error-Try-Count`, empty body). At the fifth try in a row
+    /// ([`Profile::store_failures_before_disable`]) every subscription is
+    /// disabled after its notice.
+    pub async fn store_unreachable(&self, lost: LostConnection) -> Vec<Delivery> {
+        delivery::store_unreachable(&self.shared, &lost).await
+    }
+
+    /// The store answers again: the count of failed tries starts over.
+    /// Disabled subscriptions stay disabled until updated with `active`.
+    pub fn store_reachable(&self) {
+        self.shared.store().store_failures = 0;
+    }
+
+    /// The subscription API (`webhook.create`, `list`, `count`, `update`,
+    /// `delete`, `events`).
+    pub fn subscriptions(&self) -> Subscriptions<'_> {
+        Subscriptions::new(&self.shared)
+    }
+
+    /// `account.failed_webhooks`: the undelivered events of the last 24
+    /// hours (by the sender's clock), oldest first.
+    pub fn failed_webhooks(&self, query: &FailedQuery) -> Result<FailedWebhooks, ApiError> {
+        let now = self.shared.clock.now();
+        self.shared.failed_log().query(now, query)
+    }
+
+    /// Every attempt and delivery so far.
+    pub fn journal(&self) -> Journal {
+        self.shared.journal.clone()
+    }
+
+    /// Expects `expectation` to hold by the time the sender is dropped or
+    /// [`verify`](Self::verify)-ed.
+    pub fn expect(&self, expectation: Expectation) {
+        let mut expectations = lock(&self.shared.expectations);
+        expectations.list.push(expectation);
+        expectations.verified = false;
+    }
+
+    /// The expectations not met now, if any.
+    pub fn unmet_expectations(&self) -> Option<UnmetExpectations> {
+        let expectations = lock(&self.shared.expectations);
+        journal::check(&expectations.list, &self.shared.journal)
+    }
+
+    /// Checks the expectations now, panicking with the report when one is
+    /// not met. Once they pass, dropping the sender does not check them
+    /// again (until another is added).
+    #[track_caller]
+    pub fn verify(&self) {
+        if let Some(unmet) = self.unmet_expectations() {
+            lock(&self.shared.expectations).verified = true;
+            panic!("{unmet}");
+        }
+        lock(&self.shared.expectations).verified = true;
+    }
+
+    /// Signs from now on with `store_key` (the vendor's
+    /// `account.config.update` with `new_store_key`), e.g. to test a
+    /// receiver's key rotation.
+    pub fn rotate_store_key(&self, store_key: impl AsRef<[u8]>) {
+        *self
+            .shared
+            .key
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = SigningKey::new("store key", store_key);
+    }
+
+    /// The store id events carry unless they set their own.
+    pub fn store_id(&self) -> &str {
+        &self.shared.store_id
+    }
+
+    /// Where [`send`](Self::send) delivers.
+    pub fn callback(&self) -> &str {
+        &self.shared.callback
+    }
+
+    /// Whose rules it follows.
+    pub fn profile(&self) -> Profile {
+        self.shared.profile
+    }
+
+    /// The sender's "now", in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.shared.clock.now()
+    }
+
+    /// One delivery, one attempt per copy, no retry and no failed log: what
+    /// the conformance runner sends.
+    pub(crate) async fn send_once(&self, event: &Event) -> Delivery {
+        delivery::deliver(&self.shared, event, self.shared.default_route(), Mode::Once).await
+    }
+}
+
+impl Drop for MockSender {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let expectations = lock(&self.shared.expectations);
+        if expectations.verified {
+            return;
+        }
+        let unmet = journal::check(&expectations.list, &self.shared.journal);
+        drop(expectations);
+        if let Some(unmet) = unmet {
+            panic!("{unmet}");
+        }
+    }
+}
