@@ -104,23 +104,20 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Deref;
 
 use axum_core::RequestExt;
 use axum_core::extract::{FromRef, FromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
-use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 
 use crate::error::log_refusal;
+use crate::payload::{NOT_JSON, PayloadError, WRONG_SHAPE, decode_payload};
 use crate::tower::{default_rejection, verify_request};
-use crate::{
-    Action, Entity, Error, ErrorNotice, KeyId, KeyResolver, KeySet, SignedHeaders, StoreId,
-    VerifiedWebhook, Verifier,
-};
+use crate::{Error, KeyResolver, KeySet, VerifiedWebhook, Verifier};
 
 /// A verified delivery whose JSON payload is deserialized into `T`.
 ///
@@ -140,6 +137,10 @@ use crate::{
 /// signature, and `Content-Type` is not looked at. To accept any JSON without
 /// keeping it, use `Webhook<serde::de::IgnoredAny>`.
 ///
+/// It derefs to the [`VerifiedWebhook`], so `webhook.entity()`,
+/// `webhook.store_id()`, `webhook.body()` and the rest read the delivery;
+/// [`payload`](Self::payload) is the `T` decoded once here.
+///
 /// See the [module docs](self) for examples.
 pub struct Webhook<T = serde_json::Value, K = KeySet> {
     event: VerifiedWebhook,
@@ -148,46 +149,6 @@ pub struct Webhook<T = serde_json::Value, K = KeySet> {
 }
 
 impl<T, K> Webhook<T, K> {
-    /// `X-Webhook-Entity`, when sent.
-    pub fn entity(&self) -> Option<Entity> {
-        self.event.entity()
-    }
-
-    /// `X-Webhook-Action`, when sent.
-    pub fn action(&self) -> Option<Action> {
-        self.event.action()
-    }
-
-    /// `X-Webhook-Store-Id`, when sent.
-    pub fn store_id(&self) -> Option<StoreId> {
-        self.event.store_id()
-    }
-
-    /// The lost-connection notice, when `X-Webhook-Error-Code` is not `0`.
-    pub fn error_notice(&self) -> Option<ErrorNotice> {
-        self.event.error_notice()
-    }
-
-    /// `X-Webhook-Timestamp` in Unix seconds, when sent.
-    pub fn timestamp(&self) -> Option<i64> {
-        self.event.timestamp()
-    }
-
-    /// The id of the key that matched.
-    pub fn key_id(&self) -> &KeyId {
-        self.event.key_id()
-    }
-
-    /// Every signed `X-Webhook-*` header, in vendor case.
-    pub fn headers(&self) -> &SignedHeaders {
-        self.event.headers()
-    }
-
-    /// The body exactly as received.
-    pub fn body(&self) -> &Bytes {
-        self.event.body()
-    }
-
     /// The payload, or `None` when the body was empty.
     pub fn payload(&self) -> Option<&T> {
         self.payload.as_ref()
@@ -211,6 +172,14 @@ impl<T, K> Webhook<T, K> {
     /// The verified delivery and the payload.
     pub fn into_parts(self) -> (VerifiedWebhook, Option<T>) {
         (self.event, self.payload)
+    }
+}
+
+impl<T, K> Deref for Webhook<T, K> {
+    type Target = VerifiedWebhook;
+
+    fn deref(&self) -> &VerifiedWebhook {
+        &self.event
     }
 }
 
@@ -260,26 +229,13 @@ where
                     })?
             }
         };
-        let payload = parse_payload(event.body())?;
+        let payload = decode_payload(event.body()).map_err(WebhookRejection::from_payload)?;
         Ok(Self {
             event,
             payload,
             keys: PhantomData,
         })
     }
-}
-
-fn parse_payload<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, WebhookRejection> {
-    if body.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_slice(body).map(Some).map_err(|error| {
-        tracing::debug!(%error, "verified webhook payload does not deserialize");
-        match error.classify() {
-            Category::Data => WebhookRejection::JsonData(error),
-            Category::Syntax | Category::Eof | Category::Io => WebhookRejection::JsonSyntax(error),
-        }
-    })
 }
 
 /// Why [`Webhook`] refused a request. As a response: a status and a short
@@ -297,6 +253,13 @@ pub enum WebhookRejection {
 }
 
 impl WebhookRejection {
+    fn from_payload(error: PayloadError) -> Self {
+        match error {
+            PayloadError::Syntax(error) => Self::JsonSyntax(error),
+            PayloadError::Data(error) => Self::JsonData(error),
+        }
+    }
+
     /// The status of the response.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -312,8 +275,8 @@ impl WebhookRejection {
     pub fn body_text(&self) -> &'static str {
         match self {
             Self::Refused(error) => error.kind().public_message(),
-            Self::JsonSyntax(_) => "webhook payload is not valid JSON",
-            Self::JsonData(_) => "webhook payload does not have the expected shape",
+            Self::JsonSyntax(_) => NOT_JSON,
+            Self::JsonData(_) => WRONG_SHAPE,
         }
     }
 }

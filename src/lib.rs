@@ -186,6 +186,8 @@ mod clock;
 mod error;
 mod event;
 mod keys;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod payload;
 pub mod php_json;
 mod replay;
 pub mod signature;

@@ -1,7 +1,7 @@
 //! The `Webhook<T>` extractor over real HTTP/1.1 on loopback: an actix-web
 //! server, and requests written byte by byte.
 
-mod actix_support;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,10 +11,11 @@ use serde::Deserialize;
 use webhook_guard::actix::{Webhook, WebhookConfig, WebhookRejection};
 use webhook_guard::{Action, Entity, KeySet, ManualClock, ResolveError, Verifier, resolver_fn};
 
-use actix_support::{
-    Delivery, Framing, KEY, LIMIT, NOW, check_status_table, http1_bytes, send_h1, send_raw,
-    tenant_verifier,
-};
+use support::actix::{LIMIT, tenant_verifier};
+use support::client::{Framing, Until, http1_bytes, send_h1, send_raw};
+use support::delivery::Delivery;
+use support::status_table::check_status_table;
+use support::{KEY, NOW};
 
 fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
@@ -33,7 +34,7 @@ async fn every_row_of_the_status_table_and_the_handler_runs_only_for_verified_de
     let lookups = counter();
     let config = WebhookConfig::new(tenant_verifier(Arc::clone(&lookups)));
     let handler_calls = Arc::clone(&calls);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().app_data(config.clone()).route(
             "/webhooks/{tenant}",
@@ -68,7 +69,7 @@ async fn a_verified_delivery_reaches_the_handler_typed() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let config = WebhookConfig::new(single_key());
     let sink = Arc::clone(&seen);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let sink = Arc::clone(&sink);
         App::new().app_data(config.clone()).route(
             "/webhooks",
@@ -122,7 +123,7 @@ async fn payloads_that_are_not_json_or_not_of_the_type_are_400_and_422_after_ver
     let calls = counter();
     let config = WebhookConfig::new(single_key());
     let handler_calls = Arc::clone(&calls);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().app_data(config.clone()).route(
             "/webhooks",
@@ -157,7 +158,7 @@ async fn payloads_that_are_not_json_or_not_of_the_type_are_400_and_422_after_ver
 async fn without_a_config_the_extractor_refuses_with_500_and_never_lets_a_delivery_through() {
     let calls = counter();
     let handler_calls = Arc::clone(&calls);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().route(
             "/webhooks",
@@ -179,7 +180,7 @@ async fn without_a_config_the_extractor_refuses_with_500_and_never_lets_a_delive
 
 #[actix_rt::test]
 async fn the_config_is_found_as_data_and_on_a_resource_and_the_innermost_wins() {
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new()
             // The app-wide config trusts another key.
             .app_data(web::Data::new(WebhookConfig::new(Verifier::new(
@@ -214,7 +215,12 @@ async fn the_config_is_found_as_data_and_on_a_resource_and_the_innermost_wins() 
     let response = send_h1(server.addr, "/webhooks/strict", &big).await;
     assert_eq!(response.status, 413);
     let chunked = http1_bytes("/webhooks/strict", &big, Framing::Chunked(4));
-    assert_eq!(send_raw(server.addr, &chunked).await.status, 413);
+    assert_eq!(
+        send_raw(server.addr, &chunked, Until::Answered)
+            .await
+            .status,
+        413
+    );
     server.stop().await;
 }
 
@@ -232,7 +238,7 @@ async fn the_error_handler_shapes_every_refusal() {
         error::InternalError::from_response(rejection, response).into()
     }
     let config = WebhookConfig::new(single_key()).error_handler(as_json);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new().app_data(config.clone()).route(
             "/webhooks",
             web::post().to(|_: Webhook<Product>| async { "ok" }),
@@ -261,7 +267,7 @@ async fn the_error_handler_shapes_every_refusal() {
 #[actix_rt::test]
 async fn a_replayed_delivery_is_refused() {
     let config = WebhookConfig::new(tenant_verifier(counter()));
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new().app_data(config.clone()).route(
             "/webhooks/{tenant}",
             web::post().to(|_: Webhook| async { "ok" }),
@@ -294,7 +300,7 @@ async fn a_resolver_can_read_the_match_info_itself() {
             .clock(ManualClock::new(NOW))
             .build(),
     );
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new().app_data(config.clone()).route(
             "/webhooks/{tenant}/products",
             web::post().to(|webhook: Webhook| async move { webhook.key_id().to_string() }),
@@ -319,7 +325,7 @@ async fn a_chunked_body_whose_framing_breaks_is_refused_with_400() {
     let calls = counter();
     let config = WebhookConfig::new(single_key());
     let handler_calls = Arc::clone(&calls);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().app_data(config.clone()).route(
             "/webhooks",
@@ -332,7 +338,7 @@ async fn a_chunked_body_whose_framing_breaks_is_refused_with_400() {
     let delivery = Delivery::product(KEY, NOW, br#"{"id":"1"}"#);
     let mut request = http1_bytes("/webhooks", &delivery, Framing::ChunkedUnfinished(4));
     request.extend_from_slice(b"zz\r\nnot a chunk\r\n");
-    let response = send_raw(server.addr, &request).await;
+    let response = send_raw(server.addr, &request, Until::Answered).await;
     assert_eq!(
         (response.status, response.text().as_str()),
         (400, "unreadable webhook body")
@@ -375,7 +381,7 @@ impl std::io::Write for Capture {
 async fn refusals_are_logged_with_their_reason_and_never_the_key() {
     let logs = captured_logs();
     let config = WebhookConfig::new(tenant_verifier(counter()));
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new()
             .service(
                 web::resource("/webhooks/{tenant}")

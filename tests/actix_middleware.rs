@@ -1,7 +1,7 @@
 //! The `VerifyWebhook` middleware over real HTTP/1.1 on loopback: an actix-web
 //! server, and requests written byte by byte.
 
-mod actix_support;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,10 +11,11 @@ use serde::Deserialize;
 use webhook_guard::actix::{VerifyWebhook, Webhook, WebhookRejection};
 use webhook_guard::{ErrorKind, KeySet, ManualClock, VerifiedWebhook, Verifier};
 
-use actix_support::{
-    Delivery, Framing, KEY, LIMIT, NOW, check_status_table, http1_bytes, json_body, send_h1,
-    send_raw, status_table, tenant_verifier,
-};
+use support::actix::{LIMIT, tenant_verifier};
+use support::client::{Framing, Until, http1_bytes, send_h1, send_raw};
+use support::delivery::{Delivery, json_body};
+use support::status_table::{check_status_table, status_table};
+use support::{KEY, NOW};
 
 fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
@@ -26,7 +27,7 @@ async fn every_row_of_the_status_table_and_the_handler_runs_only_for_verified_de
     let lookups = counter();
     let middleware = VerifyWebhook::new(tenant_verifier(Arc::clone(&lookups)));
     let handler_calls = Arc::clone(&calls);
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().service(
             web::scope("/webhooks/{tenant}")
@@ -66,7 +67,7 @@ async fn handlers_behind_it_read_the_body_intact_with_any_extractor_and_nothing_
     // The replay guard refuses a second verification of the same delivery,
     // and the counting resolver would see it.
     let middleware = VerifyWebhook::new(tenant_verifier(Arc::clone(&lookups)));
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         App::new().service(
             web::scope("/webhooks/{tenant}")
                 .wrap(middleware.clone())
@@ -133,7 +134,12 @@ async fn handlers_behind_it_read_the_body_intact_with_any_extractor_and_nothing_
     ];
     for (i, (route, delivery, framing, expected)) in cases.iter().enumerate() {
         let path = format!("/webhooks/acme{route}");
-        let response = send_raw(server.addr, &http1_bytes(&path, delivery, *framing)).await;
+        let response = send_raw(
+            server.addr,
+            &http1_bytes(&path, delivery, *framing),
+            Until::Answered,
+        )
+        .await;
         assert_eq!(
             (response.status, response.body.as_slice()),
             (200, *expected),
@@ -161,7 +167,7 @@ async fn wrapping_the_app_guards_every_route() {
     let verifier = Verifier::builder(KeySet::single(KEY))
         .clock(ManualClock::new(NOW))
         .build();
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new()
             .wrap(VerifyWebhook::new(verifier.clone()))
@@ -198,7 +204,7 @@ async fn the_error_handler_shapes_refusals_and_the_service_is_still_not_called()
             error::InternalError::from_response(rejection, response).into()
         },
     );
-    let server = serve!(move || {
+    let server = serve_actix!(move || {
         let calls = Arc::clone(&handler_calls);
         App::new().service(
             web::scope("/webhooks/{tenant}")

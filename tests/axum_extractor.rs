@@ -13,10 +13,12 @@ use axum::routing::post;
 use http::request::Parts;
 use serde::Deserialize;
 use serde_json::Value;
-use support::{
-    Delivery, Framing, KEY, NOW, RawResponse, h2_connect, http1_bytes, send_h1, send_h2, send_raw,
-    serve, serve_with_half_close,
+use support::client::{
+    Framing, RawResponse, Until, h2_connect, http1_bytes, send_h1, send_h2, send_raw,
 };
+use support::delivery::Delivery;
+use support::servers::{Receiver, serve, serve_with_half_close};
+use support::{KEY, NOW};
 use webhook_guard::axum::{Webhook, WebhookRejection};
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::{ErrorKind, KeyResolver, KeySet, ManualClock, ResolveError, Verifier};
@@ -96,17 +98,6 @@ async fn value(State(state): State<AppState>, webhook: Webhook) -> String {
 async fn tenant(State(state): State<AppState>, webhook: Webhook<Value, Tenants>) -> String {
     state.calls.fetch_add(1, Ordering::SeqCst);
     webhook.payload().map(Value::to_string).unwrap_or_default()
-}
-
-struct Receiver {
-    addr: std::net::SocketAddr,
-    calls: Arc<AtomicUsize>,
-}
-
-impl Receiver {
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
 }
 
 fn app() -> (Router, Arc<AtomicUsize>) {
@@ -322,7 +313,7 @@ async fn refusals_follow_the_status_table() {
         ),
     ];
     for (case, request, status, kind) in cases {
-        let response = send_raw(addr, &request, false).await;
+        let response = send_raw(addr, &request, Until::Closed).await;
         assert_eq!(response.status, status, "{case}");
         assert_refused(&response, status, kind.public_message());
     }
@@ -342,7 +333,7 @@ async fn a_body_shorter_than_its_content_length_is_400() {
         &delivery(),
         Framing::DeclaredLength(BODY.len() as u64 + 1),
     );
-    let response = send_raw(addr, &request, true).await;
+    let response = send_raw(addr, &request, Until::ClosedAfterHalfClose).await;
     assert_refused(&response, 400, "unreadable webhook body");
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
@@ -359,7 +350,7 @@ async fn axums_default_body_limit_applies_when_it_is_the_smaller() {
     let body = format!(r#"{{"id":"86","name":"{}"}}"#, "x".repeat(79));
     let big = Delivery::product(KEY, NOW, body.as_bytes());
     for framing in [Framing::ContentLength, Framing::Chunked(30)] {
-        let response = send_raw(addr, &http1_bytes("/typed", &big, framing), false).await;
+        let response = send_raw(addr, &http1_bytes("/typed", &big, framing), Until::Closed).await;
         assert_refused(&response, 413, "webhook body too large");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);

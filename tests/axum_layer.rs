@@ -15,10 +15,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::request::Parts;
-use support::{
-    Delivery, Framing, KEY, NOW, RawResponse, h2_connect, http1_bytes, send_h1, send_h2, send_raw,
-    serve, serve_with_half_close,
+use support::client::{
+    Framing, RawResponse, Until, h2_connect, http1_bytes, send_h1, send_h2, send_raw,
 };
+use support::delivery::Delivery;
+use support::servers::{Receiver, serve, serve_with_half_close};
+use support::{KEY, NOW};
 use webhook_guard::tower::{PathSegment, VerifyWebhookLayer, default_rejection};
 use webhook_guard::{
     ErrorKind, InMemoryReplayGuard, KeyResolver, KeySet, ManualClock, ResolveError,
@@ -28,18 +30,6 @@ use webhook_guard::{
 const LIMIT: usize = 256;
 const BODY: &[u8] =
     r#"{"id":"86","name":"test product","price":"9.99","note":"café ☕"}"#.as_bytes();
-
-/// A receiver on loopback and the number of times its handlers ran.
-struct Receiver {
-    addr: std::net::SocketAddr,
-    calls: Arc<AtomicUsize>,
-}
-
-impl Receiver {
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
 
 fn verifier() -> Verifier {
     Verifier::builder(KeySet::single(KEY))
@@ -128,7 +118,7 @@ async fn vendor_header_case_over_http1_is_verified_and_passed_on_byte_for_byte()
         request.windows(18).any(|w| w == b"X-Webhook-Store-Id"),
         "vendor case on the wire"
     );
-    let response = send_raw(receiver.addr, &request, false).await;
+    let response = send_raw(receiver.addr, &request, Until::Closed).await;
     assert_echoed(&response, BODY);
     assert_eq!(receiver.calls(), 1);
 }
@@ -386,7 +376,7 @@ async fn content_length_over_the_limit_is_413_before_any_body_is_sent() {
             &delivery().with_body(b""),
             Framing::DeclaredLength(declared),
         );
-        let response = send_raw(receiver.addr, &request, false).await;
+        let response = send_raw(receiver.addr, &request, Until::Closed).await;
         assert_refused(&response, 413, ErrorKind::PayloadTooLarge);
     }
     assert_eq!(receiver.calls(), 0);
@@ -406,7 +396,7 @@ async fn a_body_exactly_at_the_limit_passes_and_one_byte_more_is_413() {
         let response = send_raw(
             receiver.addr,
             &http1_bytes("/webhooks", &ok, framing),
-            false,
+            Until::Closed,
         )
         .await;
         assert_echoed(&response, &at_limit);
@@ -415,7 +405,7 @@ async fn a_body_exactly_at_the_limit_passes_and_one_byte_more_is_413() {
         let response = send_raw(
             receiver.addr,
             &http1_bytes("/webhooks", &too_big, framing),
-            false,
+            Until::Closed,
         )
         .await;
         assert_refused(&response, 413, ErrorKind::PayloadTooLarge);
@@ -433,7 +423,7 @@ async fn a_chunked_body_without_content_length_is_verified() {
                 .windows(14)
                 .any(|w| w.eq_ignore_ascii_case(b"content-length"))
         );
-        let response = send_raw(receiver.addr, &request, false).await;
+        let response = send_raw(receiver.addr, &request, Until::Closed).await;
         assert_echoed(&response, BODY);
     }
     assert_eq!(receiver.calls(), 3);
@@ -453,7 +443,7 @@ async fn a_content_length_that_lies_never_reaches_the_handler() {
         &delivery(),
         Framing::DeclaredLength(BODY.len() as u64 - 5),
     );
-    let response = send_raw(receiver.addr, &short, false).await;
+    let response = send_raw(receiver.addr, &short, Until::Closed).await;
     assert_refused(&response, 401, ErrorKind::InvalidSignature);
 
     // Longer than the body, and the client stops sending: the body is unreadable.
@@ -462,7 +452,7 @@ async fn a_content_length_that_lies_never_reaches_the_handler() {
         &delivery(),
         Framing::DeclaredLength(BODY.len() as u64 + 10),
     );
-    let response = send_raw(receiver.addr, &long, true).await;
+    let response = send_raw(receiver.addr, &long, Until::ClosedAfterHalfClose).await;
     assert_refused(&response, 400, ErrorKind::UnreadableBody);
 
     // Longer than the limit, body within it: refused on the declared length.
@@ -471,7 +461,7 @@ async fn a_content_length_that_lies_never_reaches_the_handler() {
         &delivery(),
         Framing::DeclaredLength(LIMIT as u64 + 1),
     );
-    let response = send_raw(receiver.addr, &over, false).await;
+    let response = send_raw(receiver.addr, &over, Until::Closed).await;
     assert_refused(&response, 413, ErrorKind::PayloadTooLarge);
 
     assert_eq!(receiver.calls(), 0);
@@ -551,7 +541,7 @@ async fn the_rejection_hook_shapes_the_response_and_the_handler_still_never_runs
 
     // The early path (declared length) goes through the hook too.
     let request = http1_bytes("/webhooks", &delivery(), Framing::DeclaredLength(1 << 20));
-    let response = send_raw(addr, &request, false).await;
+    let response = send_raw(addr, &request, Until::Closed).await;
     assert_eq!(response.status, 413);
     assert_eq!(response.text(), r#"{"error":"webhook body too large"}"#);
 

@@ -4,18 +4,20 @@
 //! (`tests/php/api2cart_reference.php`) through `php -r`. Without `php` on
 //! PATH they print `SKIPPED: php not found` and pass, unless `CI` is set.
 
+mod support;
+
 use std::ffi::OsStr;
-use std::io::{ErrorKind as IoErrorKind, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use webhook_guard::{SignedHeaders, Signer};
 
+use support::php::php_available;
+use support::{KEY, NOW};
+
 const BIN: &str = env!("CARGO_BIN_EXE_webhook-guard");
-const KEY: &str = "store-key-0123456789";
-/// A fixed "now" for deliveries judged with `--now`.
-const NOW: i64 = 1_763_900_000;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -182,31 +184,6 @@ fn signed_delivery(
 // ---------------------------------------------------------------------------
 // The vendor's PHP
 // ---------------------------------------------------------------------------
-
-/// True when php can be run. Without it: false (skip) with a note on stderr,
-/// or under CI a failure.
-fn php_available() -> bool {
-    match Command::new("php").arg("--version").output() {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => panic!(
-            "`php --version` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) if e.kind() == IoErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "php not found on PATH: php-cli is required in CI for the CLI tests"
-            );
-            // To the real stderr: libtest hides eprintln! output of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: php not found on PATH; install php-cli to run this test"
-            );
-            false
-        }
-        Err(e) => panic!("cannot run php: {e}"),
-    }
-}
 
 /// How PHP encodes the header map it signs.
 #[derive(Clone, Copy)]
@@ -479,7 +456,7 @@ fn sign_refuses_ambiguous_or_unsendable_headers_with_exit_2() {
 
 #[test]
 fn php_signed_delivery_is_accepted() {
-    if !php_available() {
+    if !php_available("the CLI tests") {
         return;
     }
     let dir = TempDir::new("php-accepted");
@@ -501,7 +478,7 @@ fn php_signed_delivery_is_accepted() {
 
 #[test]
 fn php_signed_delivery_is_accepted_with_lowercased_names() {
-    if !php_available() {
+    if !php_available("the CLI tests") {
         return;
     }
     let dir = TempDir::new("php-lowercase");
@@ -526,7 +503,7 @@ fn php_signed_delivery_is_accepted_with_lowercased_names() {
 
 #[test]
 fn php_signed_delivery_with_one_body_byte_changed_is_refused() {
-    if !php_available() {
+    if !php_available("the CLI tests") {
         return;
     }
     let dir = TempDir::new("php-body-byte");
@@ -547,7 +524,7 @@ fn php_signed_delivery_with_one_body_byte_changed_is_refused() {
 
 #[test]
 fn php_signed_delivery_with_one_header_value_changed_is_refused() {
-    if !php_available() {
+    if !php_available("the CLI tests") {
         return;
     }
     let dir = TempDir::new("php-header-value");
@@ -567,7 +544,7 @@ fn php_signed_delivery_with_one_header_value_changed_is_refused() {
 
 #[test]
 fn php_signature_over_unescaped_slashes_is_refused() {
-    if !php_available() {
+    if !php_available("the CLI tests") {
         return;
     }
     let dir = TempDir::new("php-slashes");

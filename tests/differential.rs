@@ -13,9 +13,9 @@
 //! Needs `php` (php-cli) on PATH. Without it the test is skipped with a message on
 //! stderr, except when `CI` is set: there it fails, because CI must run it.
 
+mod support;
+
 use std::fmt::Write as _;
-use std::io::ErrorKind as IoErrorKind;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -24,6 +24,9 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use webhook_guard::{DeliveryHeaders, ErrorKind, KeySet, Signer, SigningKey, Verifier};
+
+use support::compare::{first_difference, show};
+use support::php::php_available;
 
 const CASES: usize = 4096;
 /// Fixed so a failure reproduces; change it to explore other inputs.
@@ -326,31 +329,6 @@ struct PhpAnswer {
     signature: String,
 }
 
-/// True when php can be run. Without it: false (skip) with a note on stderr, or
-/// under CI a failure.
-fn php_available() -> bool {
-    match Command::new("php").arg("--version").output() {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => panic!(
-            "`php --version` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) if e.kind() == IoErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "php not found on PATH: php-cli is required in CI for the differential test"
-            );
-            // To the real stderr: libtest hides eprintln! output of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: php not found on PATH; install php-cli to run the differential test"
-            );
-            false
-        }
-        Err(e) => panic!("cannot run php: {e}"),
-    }
-}
-
 /// Runs sign_batch.php once over every delivery, through a temporary file.
 fn sign_with_php(deliveries: &[Delivery]) -> Vec<PhpAnswer> {
     let mut input = String::new();
@@ -405,19 +383,6 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// Where two byte strings start to differ.
-fn first_difference(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()))
-}
-
-/// Bytes shown as a Rust string literal, so control bytes are visible.
-fn show(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
 /// Everything the crate must agree on with PHP for one delivery.
@@ -496,7 +461,7 @@ fn compare(delivery: &Delivery, php: &PhpAnswer) -> Result<(), String> {
 
 #[test]
 fn crate_agrees_with_php_on_random_deliveries() {
-    if !php_available() {
+    if !php_available("the differential test") {
         return;
     }
     let mut rng = Rng(SEED);

@@ -9,6 +9,8 @@
 //! Every expected value comes from PHP (`tests/php/api2cart_reference.php`);
 //! nothing here is derived from the crate's code.
 
+mod support;
+
 use std::collections::HashSet;
 
 use base64::Engine;
@@ -19,6 +21,8 @@ use webhook_guard::{
     DeliveryHeaders, Error, ErrorKind, KeySet, SignedHeaders, Signer, SigningKey, VerifiedWebhook,
     Verifier,
 };
+
+use support::compare::{first_difference, show};
 
 const VECTORS: &str = include_str!("vectors/known_answers.json");
 
@@ -168,19 +172,6 @@ fn expand_body(body: &Value, case: &str) -> Vec<u8> {
         .as_u64()
         .unwrap_or_else(|| panic!("{case}: body len"));
     pattern.iter().copied().cycle().take(len as usize).collect()
-}
-
-/// Where two byte strings start to differ.
-fn first_difference(a: &[u8], b: &[u8]) -> usize {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()))
-}
-
-/// Bytes shown as a Rust string literal, so control bytes are visible.
-fn show(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
 /// Runs `check` on every case and fails once with every failing case listed.

@@ -2,11 +2,12 @@
 //! `Webhook<T>` extractor and the `VerifyWebhook` middleware answer every
 //! case of the conformance runner as the status table demands.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpMessage, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpRequest, web};
 use serde_json::{Value, json};
 use webhook_guard::actix::{VerifyWebhook, Webhook, WebhookConfig};
 use webhook_guard::mock::{Conformance, Event, MockSender, ReceiverPolicy};
@@ -14,8 +15,8 @@ use webhook_guard::{
     Action, Entity, InMemoryReplayGuard, KeySet, ManualClock, VerifiedWebhook, Verifier,
 };
 
-const KEY: &str = "store-key-0123456789";
-const NOW: i64 = 1_763_900_000;
+use support::{KEY, NOW};
+
 const LIMIT: usize = 16 * 1024;
 
 fn verifier(clock: &ManualClock) -> Verifier {
@@ -24,23 +25,6 @@ fn verifier(clock: &ManualClock) -> Verifier {
         .body_limit(LIMIT)
         .replay_guard(InMemoryReplayGuard::new())
         .build()
-}
-
-/// Serves the app factory on loopback (one worker) in this actix system.
-macro_rules! serve {
-    ($factory:expr) => {{
-        let server = HttpServer::new($factory)
-            .workers(1)
-            .disable_signals()
-            .shutdown_timeout(1)
-            .bind(("127.0.0.1", 0))
-            .expect("bind loopback");
-        let addr: SocketAddr = server.addrs()[0];
-        let server = server.run();
-        let handle: ServerHandle = server.handle();
-        actix_web::rt::spawn(server);
-        (addr, handle)
-    }};
 }
 
 fn sender(clock: &ManualClock, addr: SocketAddr) -> MockSender {
@@ -59,7 +43,7 @@ async fn the_extractor_answers_every_case_as_the_status_table_demands() {
     let config = WebhookConfig::new(verifier);
     let payloads: Arc<Mutex<Vec<Value>>> = Arc::default();
     let seen = Arc::clone(&payloads);
-    let (addr, handle) = serve!(move || {
+    let server = serve_actix!(move || {
         let seen = Arc::clone(&seen);
         App::new().app_data(config.clone()).route(
             "/webhooks",
@@ -74,7 +58,7 @@ async fn the_extractor_answers_every_case_as_the_status_table_demands() {
             }),
         )
     });
-    let sender = sender(&clock, addr);
+    let sender = sender(&clock, server.addr);
 
     let delivery = sender
         .send(
@@ -83,7 +67,7 @@ async fn the_extractor_answers_every_case_as_the_status_table_demands() {
         )
         .await;
     let report = Conformance::new(policy).run(&sender).await;
-    handle.stop(false).await;
+    server.stop().await;
 
     assert!(delivery.is_delivered(), "{delivery:?}");
     assert_eq!(
@@ -99,7 +83,7 @@ async fn the_middleware_answers_every_case_as_the_status_table_demands() {
     let verifier = verifier(&clock);
     let policy = ReceiverPolicy::of(&verifier).replay_guard(true);
     let middleware = VerifyWebhook::new(verifier);
-    let (addr, handle) = serve!(move || {
+    let server = serve_actix!(move || {
         App::new().wrap(middleware.clone()).route(
             "/webhooks",
             web::post().to(|request: HttpRequest| async move {
@@ -109,8 +93,8 @@ async fn the_middleware_answers_every_case_as_the_status_table_demands() {
             }),
         )
     });
-    let sender = sender(&clock, addr);
+    let sender = sender(&clock, server.addr);
     let report = Conformance::new(policy).run(&sender).await;
-    handle.stop(false).await;
+    server.stop().await;
     assert!(report.passed(), "{report}");
 }

@@ -2,8 +2,9 @@
 //! in-process and over real HTTP/1.1; the bytes on the wire; the journal,
 //! waiting and expectations.
 
-mod mock_support;
+mod support;
 
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,14 @@ use std::time::Duration;
 use axum::extract::{FromRef, State};
 use axum::routing::post;
 use axum::{Extension, Router};
-use mock_support::{KEY, NOW, TIMEOUT, capture_one, serve};
 use serde_json::{Value, json};
+use support::examples::example_binary;
+use support::servers::{capture_one, serve};
+use support::{KEY, NOW, TIMEOUT};
 use webhook_guard::axum::Webhook;
 use webhook_guard::mock::{
-    AttemptOutcome, DeliveryOutcome, Event, Expectation, Fault, MockSender, NewSubscription,
+    AttemptOutcome, DeliveryOutcome, Event, Expectation, Fault, MockSender, MockSenderBuilder,
+    NewSubscription,
 };
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::{
@@ -99,12 +103,7 @@ const PRODUCT_BODY: &str =
 async fn in_process_into_the_layer_the_handler_sees_the_signed_bytes() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let sender = MockSender::builder(KEY)
-        .clock(clock.clone())
-        .service(layered(verifier(&clock), &seen))
-        .callback("/webhooks")
-        .build()
-        .expect("sender");
+    let sender = in_process(&clock, &seen).build().expect("sender");
 
     let delivery = sender.send(product()).await;
     assert_eq!(
@@ -288,11 +287,7 @@ async fn the_vendor_header_case_is_what_goes_on_the_wire() {
 #[tokio::test]
 async fn lowercase_names_go_out_lowercase_and_still_verify() {
     let (addr, captured) = capture_one().await;
-    let sender = MockSender::builder(KEY)
-        .clock(ManualClock::new(NOW))
-        .url(format!("http://{addr}/webhooks"))
-        .build()
-        .expect("sender");
+    let sender = http_sender(ManualClock::new(NOW), addr);
     let delivery = sender.send(product().fault(Fault::LowercaseNames)).await;
     let captured = captured.await.expect("capture task");
     assert_eq!(captured.head, delivery.attempts()[0].request().head());
@@ -302,11 +297,7 @@ async fn lowercase_names_go_out_lowercase_and_still_verify() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
     let addr = serve(layered(verifier(&clock), &seen)).await;
-    let sender = MockSender::builder(KEY)
-        .clock(clock)
-        .url(format!("http://{addr}/webhooks"))
-        .build()
-        .expect("sender");
+    let sender = http_sender(clock, addr);
     assert!(
         sender
             .send(product().fault(Fault::LowercaseNames))
@@ -323,11 +314,7 @@ async fn a_slow_body_goes_out_chunked_and_arrives_whole() {
         delay: Duration::from_millis(5),
     };
     let (addr, captured) = capture_one().await;
-    let sender = MockSender::builder(KEY)
-        .clock(ManualClock::new(NOW))
-        .url(format!("http://{addr}/webhooks"))
-        .build()
-        .expect("sender");
+    let sender = http_sender(ManualClock::new(NOW), addr);
     let delivery = sender.send(product().fault(slow.clone())).await;
     let captured = captured.await.expect("capture task");
     assert!(captured.head.contains("\r\nTransfer-Encoding: chunked\r\n"));
@@ -338,11 +325,7 @@ async fn a_slow_body_goes_out_chunked_and_arrives_whole() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
     let addr = serve(layered(verifier(&clock), &seen)).await;
-    let sender = MockSender::builder(KEY)
-        .clock(clock)
-        .url(format!("http://{addr}/webhooks"))
-        .build()
-        .expect("sender");
+    let sender = http_sender(clock, addr);
     assert!(sender.send(product().fault(slow)).await.is_delivered());
     assert_eq!(seen.all()[0].body(), PRODUCT_BODY.as_bytes());
 }
@@ -351,10 +334,7 @@ async fn a_slow_body_goes_out_chunked_and_arrives_whole() {
 async fn a_slow_body_in_process_takes_tokio_time_only() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let sender = MockSender::builder(KEY)
-        .clock(clock.clone())
-        .service(layered(verifier(&clock), &seen))
-        .callback("/webhooks")
+    let sender = in_process(&clock, &seen)
         // The pauses add up to minutes of tokio time: more than the default 10 s.
         .attempt_timeout(Duration::from_secs(3600))
         .build()
@@ -380,12 +360,7 @@ async fn a_slow_body_in_process_takes_tokio_time_only() {
 async fn background_deliveries_are_awaited_with_wait_for() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let sender = MockSender::builder(KEY)
-        .clock(clock.clone())
-        .service(layered(verifier(&clock), &seen))
-        .callback("/webhooks")
-        .build()
-        .expect("sender");
+    let sender = in_process(&clock, &seen).build().expect("sender");
     for label in ["first", "second"] {
         sender
             .subscriptions()
@@ -457,12 +432,7 @@ async fn key_rotation_is_seen_by_a_receiver_holding_both_keys() {
 #[tokio::test]
 async fn a_journal_entry_as_json() {
     let clock = ManualClock::new(NOW);
-    let sender = MockSender::builder(KEY)
-        .clock(clock.clone())
-        .service(layered(verifier(&clock), &Seen::default()))
-        .callback("/webhooks")
-        .build()
-        .expect("sender");
+    let sender = in_process_sender(&clock);
     let delivery = sender.send(product()).await;
     let json = delivery.to_json();
     assert_eq!(json["delivered"], true);
@@ -499,11 +469,23 @@ fn panic_message(f: impl FnOnce(&tokio::runtime::Runtime)) -> Option<String> {
     })
 }
 
-fn in_process_sender(clock: &ManualClock) -> MockSender {
+/// A sender that delivers into the layered receiver, which records in `seen`.
+fn in_process(clock: &ManualClock, seen: &Seen) -> MockSenderBuilder {
     MockSender::builder(KEY)
         .clock(clock.clone())
-        .service(layered(verifier(clock), &Seen::default()))
+        .service(layered(verifier(clock), seen))
         .callback("/webhooks")
+}
+
+fn in_process_sender(clock: &ManualClock) -> MockSender {
+    in_process(clock, &Seen::default()).build().expect("sender")
+}
+
+/// A sender that delivers over HTTP to `/webhooks` at `addr`.
+fn http_sender(clock: ManualClock, addr: SocketAddr) -> MockSender {
+    MockSender::builder(KEY)
+        .clock(clock)
+        .url(format!("http://{addr}/webhooks"))
         .build()
         .expect("sender")
 }
@@ -597,35 +579,7 @@ fn no_second_panic_while_the_test_is_already_failing() {
 
 #[test]
 fn the_quickstart_runs_and_prints_its_summary() {
-    // target/<profile>/deps/<this test>  ->  target/<profile>/examples/quickstart
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary lives in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "quickstart",
-            "--features",
-            "mock,axum",
-        ])
-        .args(["--profile", profile])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("run cargo build");
-    assert!(built.success(), "cargo build --example quickstart failed");
-    let output = Command::new(profile_dir.join("examples").join("quickstart"))
+    let output = Command::new(example_binary("quickstart"))
         .output()
         .expect("run the quickstart");
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");

@@ -4,14 +4,16 @@
 //! it delivers. Without php on PATH the PHP test prints `SKIPPED: php not
 //! found` and passes, unless `CI` is set.
 
-mod mock_support;
+mod support;
 
 use std::process::Command;
 
 use axum::Router;
 use axum::routing::post;
-use mock_support::{KEY, PhpReceiver, Scripted, closed_port, serve};
 use serde_json::Value;
+use support::KEY;
+use support::php::PhpReceiver;
+use support::servers::{Scripted, closed_port, serve};
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::{KeySet, Verifier};
 

@@ -1,13 +1,14 @@
 //! Every fault of the catalogue delivered to axum receivers, the answers held
 //! against the status table by the conformance runner.
 
-mod mock_support;
+mod support;
 
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::post;
-use mock_support::{KEY, NOW, serve};
 use serde_json::Value;
+use support::servers::serve;
+use support::{KEY, NOW};
 use webhook_guard::axum::Webhook;
 use webhook_guard::mock::{Conformance, ConformanceReport, Fault, MockSender, ReceiverPolicy};
 use webhook_guard::tower::VerifyWebhookLayer;

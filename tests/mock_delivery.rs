@@ -2,7 +2,7 @@
 //! one retry freshly signed, the failed log and its 24 hours, no answer and
 //! timeouts, lost-connection notices and disabling after five.
 
-mod mock_support;
+mod support;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,9 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Router, extract::State};
-use mock_support::{KEY, NOW, closed_port};
 use serde_json::json;
+use support::servers::closed_port;
+use support::{KEY, NOW};
 use webhook_guard::mock::{
     AttemptOutcome, BuildError, DeliveryOutcome, Event, FailedQuery, Fault, LostConnection,
     MockSender, NewSubscription, SubscriptionFilter, SubscriptionUpdate, TransportFailureKind,

@@ -4,10 +4,11 @@
 //! refuses. Without php on PATH the tests print `SKIPPED: php not found` and
 //! pass, unless `CI` is set.
 
-mod mock_support;
+mod support;
 
-use mock_support::{KEY, PhpReceiver};
 use serde_json::json;
+use support::KEY;
+use support::php::PhpReceiver;
 use webhook_guard::mock::{Event, Fault, MockSender};
 use webhook_guard::{Action, Entity, ErrorNotice};
 
@@ -157,7 +158,7 @@ impl Gen {
 fn json_bodies_are_byte_for_byte_what_php_json_encode_writes() {
     use std::process::Command;
 
-    if !mock_support::php_available() {
+    if !support::php::php_available("the PHP receiver tests") {
         return;
     }
     let mut generator = Gen(0x5eed_cafe_f00d_1234);

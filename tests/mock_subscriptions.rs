@@ -1,7 +1,7 @@
 //! Subscriptions as the vendor's `webhook.*` API keeps them, and store events
 //! fanned out to them with their `fields`.
 
-mod mock_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 
@@ -10,8 +10,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::post;
-use mock_support::{KEY, NOW};
 use serde_json::json;
+use support::{KEY, NOW};
 use webhook_guard::mock::{
     ApiError, Event, Fields, MockSender, NewSubscription, SubscriptionFilter, SubscriptionUpdate,
     SupportedEvent, WebhookId,

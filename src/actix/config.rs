@@ -4,7 +4,7 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{HttpRequest, web};
 
-use super::error::{ErrorHandler, WebhookRejection};
+use super::error::{ErrorHandler, WebhookRejection, handler_name};
 use super::{LocalFuture, verify_payload};
 use crate::{Error, KeyResolver, VerifiedWebhook, Verifier};
 
@@ -122,10 +122,7 @@ impl fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("verifier", &self.verifier)
             .field("limit", &self.limit)
-            .field(
-                "error_handler",
-                &self.error_handler.as_ref().map_or("default", |_| "custom"),
-            )
+            .field("error_handler", &handler_name(self.error_handler.as_ref()))
             .finish()
     }
 }

@@ -6,11 +6,20 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, ResponseError};
 
 use crate::Error;
+use crate::payload::{NOT_JSON, PayloadError, WRONG_SHAPE};
 
 /// A hook that turns a refusal into the error actix-web answers with; see
 /// [`WebhookConfig::error_handler`](super::WebhookConfig::error_handler).
 pub(crate) type ErrorHandler =
     Arc<dyn Fn(WebhookRejection, &HttpRequest) -> actix_web::Error + Send + Sync>;
+
+/// How `Debug` shows an optional error handler, whose code it cannot show.
+pub(crate) fn handler_name(handler: Option<&ErrorHandler>) -> &'static str {
+    match handler {
+        Some(_) => "custom",
+        None => "default",
+    }
+}
 
 /// Why [`Webhook`](super::Webhook) or [`VerifyWebhook`](super::VerifyWebhook)
 /// refused a request.
@@ -39,6 +48,13 @@ pub enum WebhookRejection {
 }
 
 impl WebhookRejection {
+    pub(crate) fn from_payload(error: PayloadError) -> Self {
+        match error {
+            PayloadError::Syntax(error) => Self::JsonSyntax(error),
+            PayloadError::Data(error) => Self::JsonData(error),
+        }
+    }
+
     /// The status of the response.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -53,8 +69,8 @@ impl WebhookRejection {
     pub fn body_text(&self) -> &'static str {
         match self {
             Self::Refused(error) => error.kind().public_message(),
-            Self::JsonSyntax(_) => "webhook payload is not valid JSON",
-            Self::JsonData(_) => "webhook payload does not have the expected shape",
+            Self::JsonSyntax(_) => NOT_JSON,
+            Self::JsonData(_) => WRONG_SHAPE,
             Self::NotConfigured => "internal server error",
         }
     }

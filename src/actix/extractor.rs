@@ -1,20 +1,20 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 
 use super::LocalFuture;
 use super::config::WebhookConfig;
 use super::error::{ErrorHandler, WebhookRejection, respond};
 use crate::error::log_refusal;
-use crate::{Action, Entity, Error, ErrorNotice, KeyId, SignedHeaders, StoreId, VerifiedWebhook};
+use crate::payload::decode_payload;
+use crate::{Error, VerifiedWebhook};
 
 /// A verified delivery whose JSON payload is deserialized into `T`.
 ///
@@ -31,6 +31,10 @@ use crate::{Action, Entity, Error, ErrorNotice, KeyId, SignedHeaders, StoreId, V
 /// the signature, and `Content-Type` is not looked at. To accept any JSON
 /// without keeping it, use `Webhook<serde::de::IgnoredAny>`.
 ///
+/// It derefs to the [`VerifiedWebhook`], so `webhook.entity()`,
+/// `webhook.store_id()`, `webhook.body()` and the rest read the delivery;
+/// [`payload`](Self::payload) is the `T` decoded once here.
+///
 /// See the [module docs](super) for examples.
 pub struct Webhook<T = serde_json::Value> {
     event: VerifiedWebhook,
@@ -38,46 +42,6 @@ pub struct Webhook<T = serde_json::Value> {
 }
 
 impl<T> Webhook<T> {
-    /// `X-Webhook-Entity`, when sent.
-    pub fn entity(&self) -> Option<Entity> {
-        self.event.entity()
-    }
-
-    /// `X-Webhook-Action`, when sent.
-    pub fn action(&self) -> Option<Action> {
-        self.event.action()
-    }
-
-    /// `X-Webhook-Store-Id`, when sent.
-    pub fn store_id(&self) -> Option<StoreId> {
-        self.event.store_id()
-    }
-
-    /// The lost-connection notice, when `X-Webhook-Error-Code` is not `0`.
-    pub fn error_notice(&self) -> Option<ErrorNotice> {
-        self.event.error_notice()
-    }
-
-    /// `X-Webhook-Timestamp` in Unix seconds, when sent.
-    pub fn timestamp(&self) -> Option<i64> {
-        self.event.timestamp()
-    }
-
-    /// The id of the key that matched.
-    pub fn key_id(&self) -> &KeyId {
-        self.event.key_id()
-    }
-
-    /// Every signed `X-Webhook-*` header, in vendor case.
-    pub fn headers(&self) -> &SignedHeaders {
-        self.event.headers()
-    }
-
-    /// The body exactly as received.
-    pub fn body(&self) -> &Bytes {
-        self.event.body()
-    }
-
     /// The payload, or `None` when the body was empty.
     pub fn payload(&self) -> Option<&T> {
         self.payload.as_ref()
@@ -101,6 +65,14 @@ impl<T> Webhook<T> {
     /// The verified delivery and the payload.
     pub fn into_parts(self) -> (VerifiedWebhook, Option<T>) {
         (self.event, self.payload)
+    }
+}
+
+impl<T> Deref for Webhook<T> {
+    type Target = VerifiedWebhook;
+
+    fn deref(&self) -> &VerifiedWebhook {
+        &self.event
     }
 }
 
@@ -187,7 +159,7 @@ impl<T: DeserializeOwned> Future for WebhookFuture<T> {
                 .unwrap_or(Err(WebhookRejection::NotConfigured)),
         };
         let webhook = verified.and_then(|event| {
-            let payload = parse_payload(event.body())?;
+            let payload = decode_payload(event.body()).map_err(WebhookRejection::from_payload)?;
             Ok(Webhook { event, payload })
         });
         Poll::Ready(
@@ -206,17 +178,4 @@ impl<T> fmt::Debug for WebhookFuture<T> {
             .field("state", &state)
             .finish_non_exhaustive()
     }
-}
-
-fn parse_payload<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, WebhookRejection> {
-    if body.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_slice(body).map(Some).map_err(|error| {
-        tracing::debug!(%error, "verified webhook payload does not deserialize");
-        match error.classify() {
-            Category::Data => WebhookRejection::JsonData(error),
-            Category::Syntax | Category::Eof | Category::Io => WebhookRejection::JsonSyntax(error),
-        }
-    })
 }

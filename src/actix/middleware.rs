@@ -8,7 +8,7 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, HttpRequest};
 
-use super::error::{ErrorHandler, WebhookRejection, respond};
+use super::error::{ErrorHandler, WebhookRejection, handler_name, respond};
 use super::{LocalFuture, verify_payload};
 use crate::error::log_refusal;
 use crate::{KeyResolver, KeySet, Verifier};
@@ -152,15 +152,8 @@ impl<K> fmt::Debug for VerifyWebhook<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyWebhook")
             .field("verifier", &self.verifier)
-            .field("error_handler", &handler_name(&self.error_handler))
+            .field("error_handler", &handler_name(self.error_handler.as_ref()))
             .finish()
-    }
-}
-
-fn handler_name(handler: &Option<ErrorHandler>) -> &'static str {
-    match handler {
-        Some(_) => "custom",
-        None => "default",
     }
 }
 
@@ -205,7 +198,10 @@ impl<S, K> fmt::Debug for VerifyWebhookMiddleware<S, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyWebhookMiddleware")
             .field("verifier", &self.inner.verifier)
-            .field("error_handler", &handler_name(&self.inner.error_handler))
+            .field(
+                "error_handler",
+                &handler_name(self.inner.error_handler.as_ref()),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
-use super::subscriptions::{ApiError, MAX_PAGE, WebhookId};
+use super::subscriptions::{ApiError, WebhookId, page_size};
 use crate::{Action, Entity};
 
 /// One event the receiver did not take: both attempts failed.
@@ -179,10 +179,7 @@ impl FailedLog {
         now: i64,
         query: &FailedQuery,
     ) -> Result<FailedWebhooks, ApiError> {
-        let count = query.count.unwrap_or(10);
-        if count > MAX_PAGE {
-            return Err(ApiError::invalid("count", "at most 250"));
-        }
+        let count = page_size(query.count)?;
         self.expire(now);
         let selected: Vec<&FailedWebhook> = self
             .entries

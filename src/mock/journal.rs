@@ -50,10 +50,7 @@ impl SentRequest {
 
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The body bytes sent (after any fault changed them).
@@ -104,6 +101,14 @@ impl fmt::Debug for SentRequest {
     }
 }
 
+/// The first value of header `name` in `headers`, compared case-insensitively.
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// The receiver's answer to one attempt.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ReceivedResponse {
@@ -140,10 +145,7 @@ impl ReceivedResponse {
 
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The body, or its first 64 KiB (see [`truncated`](Self::truncated)).

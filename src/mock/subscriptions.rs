@@ -12,8 +12,18 @@ use super::sender::Shared;
 use crate::{Action, Entity};
 
 /// The vendor's most entities per `list` page, and the default page size.
-pub(crate) const MAX_PAGE: usize = 250;
+const MAX_PAGE: usize = 250;
 const DEFAULT_PAGE: usize = 10;
+
+/// The size of a page of `webhook.list` or `account.failed_webhooks`: `count`
+/// or 10, and never over 250, as the vendor refuses larger pages.
+pub(crate) fn page_size(count: Option<usize>) -> Result<usize, ApiError> {
+    let count = count.unwrap_or(DEFAULT_PAGE);
+    if count > MAX_PAGE {
+        return Err(ApiError::invalid("count", "at most 250"));
+    }
+    Ok(count)
+}
 
 /// The id of a subscription (a "webhook" in the vendor's words), as
 /// `webhook.create` returns it.
@@ -649,10 +659,7 @@ impl<'a> Subscriptions<'a> {
     /// `webhook.list`: the subscriptions `filter` selects, one page of them
     /// in id order. A page over 250 is refused, as the vendor refuses it.
     pub fn list(&self, filter: &SubscriptionFilter) -> Result<Vec<Subscription>, ApiError> {
-        let count = filter.count.unwrap_or(DEFAULT_PAGE);
-        if count > MAX_PAGE {
-            return Err(ApiError::invalid("count", "at most 250"));
-        }
+        let count = page_size(filter.count)?;
         Ok(self
             .shared
             .store()

@@ -1,11 +1,13 @@
 <?php
 // Delivers one webhook the way the vendor does: signed with the vendor's own
 // algorithm (api2cart_signature from tests/php/api2cart_reference.php) and
-// POSTed over real HTTP/1.1 with the vendor's header case.
+// POSTed over real HTTP/1.1 with the vendor's header case, through PHP's own
+// HTTP stream wrapper.
 //
 // Usage: php php_sender.php URL STORE_KEY CASE
 //   CASE: event | tampered (one body byte changed after signing)
-//       | stale (timestamp an hour old) | notice (lost-connection notice, empty body)
+//       | unsigned (no X-Webhook-Signature) | stale (timestamp an hour old)
+//       | notice (lost-connection notice, empty body)
 // Prints the status code on the first line, then the response body.
 
 require __DIR__ . '/../php/api2cart_reference.php';
@@ -15,6 +17,10 @@ if ($argc !== 4) {
     exit(2);
 }
 [, $url, $storeKey, $case] = $argv;
+if (!in_array($case, ['event', 'tampered', 'unsigned', 'stale', 'notice'], true)) {
+    fwrite(STDERR, "unknown case $case\n");
+    exit(2);
+}
 
 $timestamp = time();
 if ($case === 'stale') {
@@ -43,7 +49,9 @@ if ($case === 'notice') {
         'X-Webhook-Timestamp' => (string) $timestamp,
     ];
 }
-$headers['X-Webhook-Signature'] = api2cart_signature($headers, $body, $storeKey);
+if ($case !== 'unsigned') {
+    $headers['X-Webhook-Signature'] = api2cart_signature($headers, $body, $storeKey);
+}
 
 if ($case === 'tampered') {
     $body[7] = '7'; // "86" becomes "87" after signing
