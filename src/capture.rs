@@ -29,8 +29,8 @@ impl std::error::Error for CaptureError {}
 /// matter to the verifier). Lines end in LF or CRLF; blank lines are skipped; a
 /// request line (`POST /hook HTTP/1.1`) is allowed as the first line. Values
 /// lose the spaces and tabs around them, as HTTP parsers do, and keep every
-/// other byte. Folded (indented) continuation lines and bare CRs are refused, as
-/// RFC 9112 allows.
+/// other byte. Folded (indented) continuation lines, bare CRs and NULs are
+/// refused, as RFC 9112 and RFC 9110 allow.
 ///
 /// ```
 /// use webhook_guard::capture::parse_header_lines;
@@ -54,6 +54,10 @@ pub fn parse_header_lines(text: &[u8]) -> Result<Vec<HeaderPair>, CaptureError> 
             // RFC 9112 lets a recipient refuse a bare CR; keeping it would make
             // the value differ from what any HTTP stack delivered.
             return Err(error("bare CR inside a line"));
+        }
+        if line.contains(&0) {
+            // RFC 9110 §5.5: a field value with NUL must be refused or altered.
+            return Err(error("NUL inside a line"));
         }
         if line[0] == b' ' || line[0] == b'\t' {
             return Err(error("folded continuation lines are not allowed"));
@@ -165,6 +169,14 @@ mod tests {
         assert_eq!(parse_header_lines(b"r:\rt").unwrap_err().line, 1);
         assert_eq!(parse_header_lines(b"a: b\nr:t\r\r\n").unwrap_err().line, 2);
         assert_eq!(parse_header_lines(b"r:t\r\n").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_nul() {
+        assert_eq!(
+            parse_header_lines(b"a: b\n\nx: b\0c\n").unwrap_err().line,
+            3
+        );
     }
 
     #[test]
