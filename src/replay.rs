@@ -187,6 +187,19 @@ impl ReplayGuard for InMemoryReplayGuard {
     }
 }
 
+/// A guard shared with the rest of the program (e.g. to inspect it, or to
+/// give several verifiers one memory).
+impl<G: ReplayGuard> ReplayGuard for std::sync::Arc<G> {
+    fn check_and_remember<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        now: i64,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<ReplayCheck, Box<dyn StdError + Send + Sync>>> {
+        (**self).check_and_remember(key, now, expires_at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

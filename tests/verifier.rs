@@ -430,7 +430,7 @@ fn forged_deliveries_are_not_remembered() {
     let guard = Arc::new(InMemoryReplayGuard::new());
     let v = Verifier::builder(KeySet::single(KEY))
         .clock(clock)
-        .replay_guard(SharedGuard(Arc::clone(&guard)))
+        .replay_guard(Arc::clone(&guard))
         .build();
     let _ = verify(&v, &product_add(NOW), b"forged body");
     assert!(guard.is_empty());
@@ -501,7 +501,7 @@ fn replay_guard_is_consulted_with_store_signature_and_expiry() {
     let recording = Arc::new(Recording::default());
     let v = Verifier::builder(KeySet::single(KEY))
         .clock(clock)
-        .replay_guard(SharedRecording(Arc::clone(&recording)))
+        .replay_guard(Arc::clone(&recording))
         .build();
     let wire = product_add(NOW - 20);
     verify(&v, &wire, BODY).unwrap();
@@ -515,32 +515,6 @@ fn replay_guard_is_consulted_with_store_signature_and_expiry() {
         .1;
     assert_eq!(&base64_of(key.signature()), sig);
     assert_eq!((*now, *expires_at), (NOW, NOW - 20 + 300));
-
-    #[derive(Debug)]
-    struct SharedRecording(Arc<Recording>);
-    impl ReplayGuard for SharedRecording {
-        fn check_and_remember<'a>(
-            &'a self,
-            key: &'a ReplayKey,
-            now: i64,
-            expires_at: i64,
-        ) -> BoxFuture<'a, Result<ReplayCheck, Box<dyn std::error::Error + Send + Sync>>> {
-            self.0.check_and_remember(key, now, expires_at)
-        }
-    }
-}
-
-#[derive(Debug)]
-struct SharedGuard(Arc<InMemoryReplayGuard>);
-impl ReplayGuard for SharedGuard {
-    fn check_and_remember<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        now: i64,
-        expires_at: i64,
-    ) -> BoxFuture<'a, Result<ReplayCheck, Box<dyn std::error::Error + Send + Sync>>> {
-        self.0.check_and_remember(key, now, expires_at)
-    }
 }
 
 // --- 413 and streaming ---------------------------------------------------------
