@@ -12,6 +12,8 @@ pub mod compare;
 pub mod delivery;
 pub mod examples;
 pub mod php;
+#[cfg(feature = "cli")]
+pub mod serve;
 pub mod servers;
 #[cfg(feature = "actix")]
 pub mod status_table;

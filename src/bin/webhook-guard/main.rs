@@ -1,11 +1,13 @@
-//! `webhook-guard`: sign a test delivery, check a captured one, or send one
-//! as the vendor does, with the API2Cart `X-Webhook-*` signing recipe.
+//! `webhook-guard`: sign a test delivery, check a captured one, send one as
+//! the vendor does, with the API2Cart `X-Webhook-*` signing recipe, or serve
+//! the vendors' webhook APIs as a local stand-in.
 //!
 //! Exit status: 0 signed / valid / delivered, 1 refused / not delivered, 2
 //! usage or I/O error.
 
 mod input;
 mod send;
+mod serve;
 mod sign;
 mod verify;
 
@@ -41,6 +43,7 @@ enum Command {
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
     Send(send::SendArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Exit status of a delivery that was signed or verified.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Send(args) => send::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match outcome {
         Ok(outcome) => print_outcome(&outcome),

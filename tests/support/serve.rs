@@ -1,0 +1,152 @@
+//! `webhook-guard serve` as a user runs it: the built binary on a loopback
+//! port, its stdout read line by line, and a small JSON-over-HTTP client.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::client::{RawResponse, Until, send_raw};
+
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// A running `webhook-guard serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    stdout: Receiver<String>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `webhook-guard serve --bind 127.0.0.1:0 --store-key KEY` plus
+    /// `args`, and waits for its `listening on http://ADDR` line.
+    pub fn start(store_key: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-guard"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--store-key", store_key])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn webhook-guard serve");
+        let (line_tx, stdout) = mpsc::channel();
+        let out = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let err = child.stderr.take().expect("piped stderr");
+        let lines = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout,
+            stderr,
+        };
+        let first = server
+            .stdout
+            .recv_timeout(STARTUP)
+            .unwrap_or_else(|_| panic!("serve did not start; stderr: {:?}", server.stderr()));
+        server.addr = first
+            .strip_prefix("listening on http://")
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        server
+    }
+
+    /// `http://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The next line printed on stdout, waiting up to `wait`.
+    pub fn next_line(&self, wait: Duration) -> Option<String> {
+        self.stdout.recv_timeout(wait).ok()
+    }
+
+    /// Every stdout line printed so far and not yet read, waiting `settle`
+    /// for stragglers.
+    pub fn drain_lines(&self, settle: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(settle) {
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Every line printed on stderr so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// One request to the server; `body` is sent as `application/json`.
+    pub async fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Answer {
+        request(self.addr, method, path_and_query, body).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An answer: status, headers, raw body, and the body as JSON when it is JSON.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub raw: RawResponse,
+    pub json: Option<Value>,
+}
+
+impl Answer {
+    pub fn status(&self) -> u16 {
+        self.raw.status
+    }
+
+    /// The JSON body; panics with the text when it is not JSON.
+    pub fn json(&self) -> &Value {
+        self.json
+            .as_ref()
+            .unwrap_or_else(|| panic!("not JSON ({}): {:?}", self.raw.status, self.raw.text()))
+    }
+}
+
+/// `method path_and_query` over HTTP/1.1 with `Connection: close`.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&str>,
+) -> Answer {
+    let mut head =
+        format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(body) = body {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    } else if method != "GET" && method != "HEAD" {
+        head.push_str("Content-Length: 0\r\n");
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or("").as_bytes());
+    let raw = send_raw(addr, &bytes, Until::Closed).await;
+    let json = serde_json::from_slice(&raw.body).ok();
+    Answer { raw, json }
+}
