@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use crate::error::{Error, ErrorKind};
 use crate::php_json;
@@ -58,16 +59,33 @@ pub mod names {
 /// assert_eq!(canonical_name("content-type"), None);
 /// ```
 pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
-    has_prefix(name.as_bytes()).then(|| vendor_case(name))
+    if !has_prefix(name.as_bytes()) {
+        return None;
+    }
+    Some(match known_name(name.as_bytes()) {
+        Some(known) => Cow::Borrowed(known),
+        None => {
+            let mut out = String::with_capacity(name.len());
+            push_vendor_case(&mut out, name);
+            Cow::Owned(out)
+        }
+    })
 }
 
-/// Upper-cases the first letter of each `-`-separated segment and lower-cases
-/// the rest; the vendor's own names come back without allocating.
-fn vendor_case(name: &str) -> Cow<'static, str> {
-    if let Some(known) = names::KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
-        return Cow::Borrowed(known);
-    }
-    let mut out = String::with_capacity(name.len());
+/// The vendor's spelling of `name`, which starts with the prefix, when it is
+/// one of the names the vendor sends. Most of them differ in length, so this
+/// rarely compares bytes, and then only those after the prefix.
+fn known_name(name: &[u8]) -> Option<&'static str> {
+    let suffix = name.get(names::PREFIX.len()..)?;
+    names::KNOWN.iter().copied().find(|known| {
+        known.len() == name.len()
+            && known.as_bytes()[names::PREFIX.len()..].eq_ignore_ascii_case(suffix)
+    })
+}
+
+/// Appends `name` with the first letter of each `-`-separated segment in upper
+/// case and the rest in lower case.
+fn push_vendor_case(out: &mut String, name: &str) {
     let mut segment_start = true;
     for ch in name.chars() {
         out.push(if segment_start {
@@ -77,19 +95,65 @@ fn vendor_case(name: &str) -> Cow<'static, str> {
         });
         segment_start = ch == '-';
     }
-    Cow::Owned(out)
 }
 
+/// True when `name` starts with `X-Webhook-` in any letter case.
+///
+/// Every header of every request goes through here, so it compares the ten
+/// bytes without branching: OR-ing 0x20 into a byte where the prefix has a
+/// letter folds exactly `A-Z` onto `a-z` (`b | 0x20 == b'w'` holds for `W`
+/// and `w` only), and the two `-` are compared as they are.
 fn has_prefix(name: &[u8]) -> bool {
-    name.len() >= names::PREFIX.len()
-        && name[..names::PREFIX.len()].eq_ignore_ascii_case(names::PREFIX.as_bytes())
+    const LOWER: &[u8; 10] = b"x-webhook-";
+    const FOLD: [u8; 10] = [0x20, 0, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0];
+    let Some(head) = name.first_chunk::<10>() else {
+        return false;
+    };
+    let mut diff = 0;
+    for i in 0..LOWER.len() {
+        diff |= (head[i] | FOLD[i]) ^ LOWER[i];
+    }
+    diff == 0
 }
 
 /// The `X-Webhook-*` headers a signature covers: vendor-case names, byte order,
 /// values exactly as received. Built by [`DeliveryHeaders::from_pairs`].
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// The values and any name the vendor does not send live in one string: one
+/// allocation per delivery, not one per header.
+#[derive(Clone, Default)]
 pub struct SignedHeaders {
-    entries: Vec<(Cow<'static, str>, String)>,
+    text: String,
+    /// Sorted by name.
+    entries: Vec<Entry>,
+    /// The JSON the vendor signs; computed once, when built.
+    json: String,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    name: Name,
+    value: Range<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Name {
+    /// One of [`names::KNOWN`].
+    Known(&'static str),
+    /// Rebuilt in vendor case, in `text`.
+    Other(Range<usize>),
+}
+
+/// Appends `s` to `text` and says where it went.
+fn push(text: &mut String, s: &str) -> Range<usize> {
+    let start = text.len();
+    text.push_str(s);
+    start..text.len()
+}
+
+/// `text[range]`; the ranges come from [`push`], so this never falls back.
+fn slice<'a>(text: &'a str, range: &Range<usize>) -> &'a str {
+    text.get(range.clone()).unwrap_or_default()
 }
 
 impl SignedHeaders {
@@ -104,17 +168,23 @@ impl SignedHeaders {
         DeliveryHeaders::from_pairs(pairs).map(DeliveryHeaders::into_signed)
     }
 
+    fn name_of<'a>(&'a self, entry: &'a Entry) -> &'a str {
+        slice_name(&self.text, &entry.name)
+    }
+
     /// The value of the signed header `name` (vendor case, e.g. [`names::STORE_ID`]).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.entries
-            .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
+            .binary_search_by(|entry| self.name_of(entry).as_bytes().cmp(name.as_bytes()))
             .ok()
-            .map(|i| self.entries[i].1.as_str())
+            .map(|i| slice(&self.text, &self.entries[i].value))
     }
 
     /// The headers in signing order, as `(vendor-case name, value)`.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.entries.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
+        self.entries
+            .iter()
+            .map(|entry| (self.name_of(entry), slice(&self.text, &entry.value)))
     }
 
     /// How many headers the signature covers.
@@ -127,26 +197,79 @@ impl SignedHeaders {
         self.entries.is_empty()
     }
 
-    /// Appends the JSON the vendor signs (PHP `json_encode` of the sorted map) to `out`.
+    /// The JSON the vendor signs (PHP `json_encode` of the sorted map).
+    pub fn json(&self) -> &[u8] {
+        self.json.as_bytes()
+    }
+
+    /// Appends the JSON the vendor signs to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        php_json::write_map(out, self.iter());
+        out.extend_from_slice(self.json());
     }
 
-    /// The JSON the vendor signs, as bytes.
+    /// The JSON the vendor signs, as an owned copy.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.json_len_hint());
-        self.write_json(&mut out);
-        out
+        self.json().to_vec()
     }
 
-    fn json_len_hint(&self) -> usize {
-        2 + self
-            .entries
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 6)
-            .sum::<usize>()
+    /// Sorts `entries` by name, refuses a name seen twice, and appends the
+    /// signed JSON to `text`.
+    fn new(text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
+        fn name<'a>(text: &'a str, entry: &'a Entry) -> &'a [u8] {
+            slice_name(text, &entry.name).as_bytes()
+        }
+        entries.sort_unstable_by(|a, b| name(&text, a).cmp(name(&text, b)));
+        if let Some(pair) = entries
+            .windows(2)
+            .find(|pair| name(&text, &pair[0]) == name(&text, &pair[1]))
+        {
+            return Err(duplicate(slice_name(&text, &pair[0].name)));
+        }
+        let mut json = String::with_capacity(
+            2 + entries
+                .iter()
+                .map(|e| name(&text, e).len() + e.value.len() + 6)
+                .sum::<usize>(),
+        );
+        // `php_json::write_map`, with the vendor's names (which need no
+        // escaping) copied as they are.
+        for (index, entry) in entries.iter().enumerate() {
+            json.push(if index == 0 { '{' } else { ',' });
+            match &entry.name {
+                Name::Known(name) => {
+                    json.push('"');
+                    json.push_str(name);
+                    json.push('"');
+                }
+                Name::Other(range) => php_json::write_string(&mut json, slice(&text, range)),
+            }
+            json.push(':');
+            php_json::write_string(&mut json, slice(&text, &entry.value));
+        }
+        json.push_str(if entries.is_empty() { "[]" } else { "}" });
+        Ok(Self {
+            text,
+            entries,
+            json,
+        })
     }
 }
+
+/// The vendor-case name `name`, whose text may be in `text`.
+fn slice_name<'a>(text: &'a str, name: &'a Name) -> &'a str {
+    match name {
+        Name::Known(name) => name,
+        Name::Other(range) => slice(text, range),
+    }
+}
+
+impl PartialEq for SignedHeaders {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for SignedHeaders {}
 
 impl fmt::Debug for SignedHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -159,7 +282,15 @@ impl fmt::Debug for SignedHeaders {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct DeliveryHeaders {
     signed: SignedHeaders,
-    signature: Option<Vec<u8>>,
+    signature: Option<RawSignature>,
+}
+
+/// The signature as received: kept in the headers' text when it is UTF-8
+/// (every well-formed one is ASCII), on its own otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RawSignature {
+    InText(Range<usize>),
+    Bytes(Box<[u8]>),
 }
 
 impl DeliveryHeaders {
@@ -175,42 +306,51 @@ impl DeliveryHeaders {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut entries: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(8);
-        let mut signature: Option<Vec<u8>> = None;
+        let mut text = String::with_capacity(256);
+        let mut entries = Vec::with_capacity(8);
+        let mut signature = None;
         for (name, value) in pairs {
             let (name, value) = (name.as_ref(), value.as_ref());
             if !has_prefix(name) {
                 continue;
             }
-            let Ok(name) = std::str::from_utf8(name) else {
-                tracing::debug!("X-Webhook-* header name is not UTF-8");
-                return Err(Error::new(
-                    ErrorKind::MalformedHeaders,
-                    "header name is not UTF-8",
-                ));
-            };
-            let name = vendor_case(name);
-            if name == names::SIGNATURE {
-                if signature.replace(value.to_vec()).is_some() {
-                    return Err(duplicate(&name));
+            let name = match known_name(name) {
+                Some(names::SIGNATURE) => {
+                    let raw = match std::str::from_utf8(value) {
+                        Ok(value) => RawSignature::InText(push(&mut text, value)),
+                        Err(_) => RawSignature::Bytes(value.into()),
+                    };
+                    if signature.replace(raw).is_some() {
+                        return Err(duplicate(names::SIGNATURE));
+                    }
+                    continue;
                 }
-                continue;
-            }
+                Some(known) => Name::Known(known),
+                None => {
+                    let Ok(name) = std::str::from_utf8(name) else {
+                        tracing::debug!("X-Webhook-* header name is not UTF-8");
+                        return Err(Error::new(
+                            ErrorKind::MalformedHeaders,
+                            "header name is not UTF-8",
+                        ));
+                    };
+                    let start = text.len();
+                    push_vendor_case(&mut text, name);
+                    Name::Other(start..text.len())
+                }
+            };
             let Ok(value) = std::str::from_utf8(value) else {
-                tracing::debug!(header = %name, "signed header value is not UTF-8");
+                tracing::debug!(header = %slice_name(&text, &name), "signed header value is not UTF-8");
                 return Err(Error::new(
                     ErrorKind::MalformedHeaders,
                     "signed header value is not UTF-8",
                 ));
             };
-            entries.push((name, value.to_owned()));
-        }
-        entries.sort_unstable_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
-        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(duplicate(&pair[0].0));
+            let value = push(&mut text, value);
+            entries.push(Entry { name, value });
         }
         Ok(Self {
-            signed: SignedHeaders { entries },
+            signed: SignedHeaders::new(text, entries)?,
             signature,
         })
     }
@@ -228,7 +368,10 @@ impl DeliveryHeaders {
 
     /// The raw value of `X-Webhook-Signature`, if one was sent.
     pub fn signature(&self) -> Option<&[u8]> {
-        self.signature.as_deref()
+        self.signature.as_ref().map(|raw| match raw {
+            RawSignature::InText(range) => slice(&self.signed.text, range).as_bytes(),
+            RawSignature::Bytes(bytes) => &bytes[..],
+        })
     }
 
     /// The signed headers, without the signature.
@@ -282,6 +425,50 @@ mod tests {
         );
         assert_eq!(h.signature(), Some(&b"c2ln"[..]));
         assert_eq!(h.signed().get(names::ENTITY), Some("product"));
+    }
+
+    #[test]
+    fn vendor_names_are_sorted_and_need_no_json_escaping() {
+        // `SignedHeaders::new` copies known names into the JSON as they are.
+        for name in names::KNOWN {
+            let mut json = Vec::new();
+            php_json::write_string(&mut json, name);
+            assert_eq!(json, format!("\"{name}\"").into_bytes());
+            assert_eq!(known_name(name.to_ascii_lowercase().as_bytes()), Some(name));
+        }
+    }
+
+    #[test]
+    fn prefix_matches_in_any_letter_case_only() {
+        assert!(has_prefix(b"x-webhook-a"));
+        assert!(has_prefix(b"X-WEBHOOK-"));
+        assert!(has_prefix(b"X-wEbHoOk-store-id"));
+        assert!(!has_prefix(b"x-webhook"));
+        assert!(!has_prefix(b"x_webhook-a"));
+        assert!(!has_prefix(b"x-webhook_a"));
+        // OR-ing 0x20 into every byte would take \r for - and @ for `.
+        assert!(!has_prefix(b"x\rwebhook-a"));
+        assert!(!has_prefix(b"x-webhook\ra"));
+        // Every single-byte change of the prefix is caught, whatever the byte.
+        let base = *b"x-webhook-";
+        for at in 0..base.len() {
+            for byte in 0..=255u8 {
+                let mut name = base;
+                name[at] = byte;
+                let expected = byte.eq_ignore_ascii_case(&base[at]);
+                assert_eq!(has_prefix(&name), expected, "{name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn equality_ignores_the_order_headers_arrived_in() {
+        let a = SignedHeaders::from_pairs([("x-webhook-a", "1"), ("x-webhook-b", "2")]).unwrap();
+        let b = SignedHeaders::from_pairs([("X-Webhook-B", "2"), ("X-Webhook-A", "1")]).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.json(), b.json());
+        let c = SignedHeaders::from_pairs([("x-webhook-a", "1"), ("x-webhook-b", "3")]).unwrap();
+        assert_ne!(a, c);
     }
 
     #[test]

@@ -9,37 +9,77 @@
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Where the encoder writes. PHP's output is ASCII (every other character is
+/// escaped), so it can go into bytes or straight into a `String`.
+pub trait JsonOut {
+    /// Appends `s`, a run of the input or an escape.
+    fn put_str(&mut self, s: &str);
+    /// Appends one ASCII byte.
+    fn put_ascii(&mut self, byte: u8);
+}
+
+impl JsonOut for Vec<u8> {
+    fn put_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    fn put_ascii(&mut self, byte: u8) {
+        self.push(byte);
+    }
+}
+
+impl JsonOut for String {
+    fn put_str(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
+    fn put_ascii(&mut self, byte: u8) {
+        self.push(char::from(byte));
+    }
+}
+
+/// `PLAIN[b]`: byte `b` is written as it is. Printable ASCII and DEL, except
+/// the three characters PHP escapes (`"`, `\`, `/`).
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0x20;
+    while byte <= 0x7f {
+        table[byte] = !matches!(byte as u8, b'"' | b'\\' | b'/');
+        byte += 1;
+    }
+    table
+};
+
 /// Appends `s` to `out` as a JSON string literal, exactly as PHP writes it.
-pub fn write_string(out: &mut Vec<u8>, s: &str) {
+pub fn write_string<O: JsonOut + ?Sized>(out: &mut O, s: &str) {
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    // Runs of printable ASCII are copied as they are; only the bytes between
-    // runs are looked at one by one.
+    out.put_ascii(b'"');
+    // Runs of plain bytes are copied as they are; only the bytes between runs
+    // are looked at one by one.
     let mut run_start = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        let byte = bytes[at];
-        if is_plain(byte) {
+    loop {
+        while at < bytes.len() && PLAIN[usize::from(bytes[at])] {
             at += 1;
-            continue;
         }
-        out.extend_from_slice(&bytes[run_start..at]);
+        // Runs end on ASCII bytes or at the end, so both ends are on a
+        // character boundary and the slice is always there.
+        out.put_str(s.get(run_start..at).unwrap_or_default());
+        let Some(&byte) = bytes.get(at) else { break };
         if byte.is_ascii() {
             match byte {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'/' => out.extend_from_slice(b"\\/"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
+                b'"' => out.put_str("\\\""),
+                b'\\' => out.put_str("\\\\"),
+                b'/' => out.put_str("\\/"),
+                0x08 => out.put_str("\\b"),
+                0x0c => out.put_str("\\f"),
+                b'\n' => out.put_str("\\n"),
+                b'\r' => out.put_str("\\r"),
+                b'\t' => out.put_str("\\t"),
                 _ => write_unicode_escape(out, u16::from(byte)),
             }
             at += 1;
         } else {
-            // `at` is on a character boundary: runs and escapes end on one.
             let ch = s
                 .get(at..)
                 .and_then(|rest| rest.chars().next())
@@ -52,43 +92,38 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
         }
         run_start = at;
     }
-    out.extend_from_slice(&bytes[run_start..]);
-    out.push(b'"');
+    out.put_ascii(b'"');
 }
 
-/// Printable ASCII and DEL, except the three characters PHP escapes.
-fn is_plain(byte: u8) -> bool {
-    matches!(byte, 0x20..=0x7f) && !matches!(byte, b'"' | b'\\' | b'/')
-}
-
-fn write_unicode_escape(out: &mut Vec<u8>, unit: u16) {
-    out.extend_from_slice(b"\\u");
+fn write_unicode_escape<O: JsonOut + ?Sized>(out: &mut O, unit: u16) {
+    out.put_str("\\u");
     for shift in [12, 8, 4, 0] {
-        out.push(HEX_DIGITS[usize::from((unit >> shift) & 0xf)]);
+        out.put_ascii(HEX_DIGITS[usize::from((unit >> shift) & 0xf)]);
     }
 }
 
 /// Appends the map `entries` (already in the order wanted) to `out` as PHP encodes
 /// an array with string keys; an empty map is `[]`, as PHP writes an empty array.
-pub fn write_map<'a, I>(out: &mut Vec<u8>, entries: I)
+pub fn write_map<'a, O, I>(out: &mut O, entries: I)
 where
+    O: JsonOut + ?Sized,
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
     let mut entries = entries.into_iter().peekable();
     if entries.peek().is_none() {
-        out.extend_from_slice(b"[]");
+        out.put_str("[]");
         return;
     }
-    out.push(b'{');
+    out.put_ascii(b'{');
     for (index, (name, value)) in entries.enumerate() {
         if index > 0 {
-            out.push(b',');
+            out.put_ascii(b',');
         }
         write_string(out, name);
-        out.push(b':');
+        out.put_ascii(b':');
         write_string(out, value);
     }
-    out.push(b'}');
+    out.put_ascii(b'}');
 }
 
 #[cfg(test)]
@@ -112,6 +147,15 @@ mod tests {
         assert_eq!(encode("é€"), r#""\u00e9\u20ac""#);
         assert_eq!(encode("😀"), r#""\ud83d\ude00""#);
         assert_eq!(encode(""), r#""""#);
+    }
+
+    #[test]
+    fn text_and_bytes_get_the_same_output() {
+        let input = "a/b \"é😀\u{1}\u{7f}";
+        let mut text = String::new();
+        write_string(&mut text, input);
+        assert_eq!(text.as_bytes(), encode(input).as_bytes());
+        assert!(text.is_ascii());
     }
 
     #[test]

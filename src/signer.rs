@@ -27,7 +27,7 @@ impl Signer {
 
     /// The `X-Webhook-Signature` value for `headers` and `body`.
     pub fn sign(&self, headers: &SignedHeaders, body: &[u8]) -> String {
-        self.sign_raw(&headers.to_json(), body)
+        self.sign_raw(headers.json(), body)
     }
 
     /// The signature over an arbitrary prefix instead of the header JSON, for

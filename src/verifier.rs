@@ -167,13 +167,13 @@ impl<K> Verifier<K> {
             tracing::warn!("webhook key set is empty; every delivery will be refused");
         }
         let signed = headers.into_signed();
-        let json = signed.to_json();
+        let json = signed.json();
         let macs = keys
             .keys()
             .iter()
             .map(|key| {
                 let mut mac = key.mac();
-                mac.update(&json);
+                mac.update(json);
                 (key.id().clone(), mac)
             })
             .collect();
