@@ -180,6 +180,45 @@ async fn the_inner_service_gets_the_verified_bytes_in_one_exact_frame_and_the_ev
     assert_eq!(polled.load(Ordering::SeqCst), chunks.len() + 2);
 }
 
+/// No copy of the body beyond the one buffer the handler receives: a body in
+/// one frame reaches the inner service as the very bytes that arrived, and a
+/// body in several frames is gathered once into a buffer that the event and
+/// the inner service share.
+#[tokio::test]
+async fn the_body_is_not_copied_on_the_way_to_the_inner_service() {
+    let body = br#"{"id":"25","total":"10.00"}"#;
+    let polled = Arc::new(AtomicUsize::new(0));
+
+    let arrived = Bytes::copy_from_slice(body);
+    let one_frame = Frames {
+        frames: [Ok(Frame::data(arrived.clone()))].into(),
+        polled: Arc::clone(&polled),
+        exact: Some(body.len() as u64),
+    };
+    let chunks: Vec<&[u8]> = body.chunks(5).collect();
+    let several_frames = Frames::new(&chunks, &polled);
+
+    let mut shared = Vec::new();
+    for frames in [one_frame, several_frames] {
+        let recorder = Recorder::default();
+        let seen = recorder.seen.clone();
+        let service = VerifyWebhookLayer::new(verifier()).layer(recorder);
+        let response = service
+            .oneshot(request(&signature(KEY, body), frames))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let (received, _, event) = seen.bodies.lock().unwrap().pop().unwrap();
+        let event = event.expect("event in the extensions");
+        assert_eq!(received, &body[..]);
+        // The inner service's bytes and the event's are one buffer.
+        assert_eq!(received.as_ptr(), event.body().as_ptr());
+        shared.push(received);
+    }
+    // In one frame, that buffer is the one the body arrived in.
+    assert_eq!(shared[0].as_ptr(), arrived.as_ptr());
+}
+
 #[tokio::test]
 async fn an_empty_body_verifies_and_arrives_empty() {
     let recorder = Recorder::default();
