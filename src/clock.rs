@@ -11,6 +11,14 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> i64;
 }
 
+/// A shared clock is a clock: one `Arc<dyn Clock>` can drive several
+/// verifiers and senders.
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> i64 {
+        (**self).now()
+    }
+}
+
 /// The system's wall clock.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;

@@ -45,6 +45,7 @@ macro_rules! vendor_enum {
         }
     };
 }
+pub(crate) use vendor_enum;
 
 vendor_enum! {
     /// What an event happened to (`X-Webhook-Entity`).

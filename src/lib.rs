@@ -180,6 +180,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod americommerce;
 mod canonical;
 pub mod capture;
 mod clock;

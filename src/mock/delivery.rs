@@ -17,7 +17,7 @@ use super::journal::{Attempt, SentRequest, TransportFailure, duration_ms};
 use super::payload::{Event, trim_fields};
 use super::sender::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
-use super::target::{WireRequest, framing_header, invalid_request, title_case, written_headers};
+use super::target::{WireRequest, invalid_request};
 use crate::{
     Action, Entity, ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names,
 };
@@ -294,7 +294,19 @@ impl AttemptContext<'_> {
     /// Sends one copy of the prepared request and records the attempt.
     async fn send(&self, prepared: &Result<Prepared, Box<Refused>>, copy: u32) -> Attempt {
         let (request, result, latency) = match prepared {
-            Ok(prepared) => self.send_prepared(prepared).await,
+            Ok(prepared) => {
+                self.shared
+                    .transport
+                    .exchange(
+                        &prepared.uri,
+                        &self.route.callback,
+                        &prepared.wire,
+                        prepared.signed_string.clone(),
+                        prepared.lowercase,
+                        self.shared.timeout,
+                    )
+                    .await
+            }
             Err(refused) => (
                 refused.request.clone(),
                 Err(refused.failure.clone()),
@@ -320,45 +332,6 @@ impl AttemptContext<'_> {
         };
         self.shared.journal.record_attempt(attempt.clone());
         attempt
-    }
-
-    async fn send_prepared(
-        &self,
-        prepared: &Prepared,
-    ) -> (
-        SentRequest,
-        Result<super::journal::ReceivedResponse, TransportFailure>,
-        std::time::Duration,
-    ) {
-        let sent = |headers| SentRequest {
-            url: self.route.callback.clone(),
-            target: prepared.wire.target.clone(),
-            headers,
-            body: prepared.wire.body.clone(),
-            signed_string: prepared.signed_string.clone(),
-        };
-        let request = match prepared.wire.to_http() {
-            Ok(request) => request,
-            Err(failure) => {
-                return (
-                    sent(prepared.wire.headers.clone()),
-                    Err(failure),
-                    Default::default(),
-                );
-            }
-        };
-        let headers = written_headers(request.headers(), prepared.lowercase);
-        let (result, latency) = self
-            .shared
-            .transport
-            .send(
-                &prepared.uri,
-                request,
-                prepared.lowercase,
-                self.shared.timeout,
-            )
-            .await;
-        (sent(headers), result, latency)
     }
 }
 
@@ -468,22 +441,12 @@ fn prepare(
         }
     }
 
-    let signed = SignedHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        .map_err(|e| {
-        refuse(invalid_request(format!(
-            "the X-Webhook-* headers cannot be signed: {}",
-            e.detail()
-        )))
-    })?;
     let key = if faults.contains(&Fault::WrongKey) {
         SigningKey::new("wrong key", WRONG_KEY)
     } else {
         shared.key()
     };
-    let header_json = signed.to_json();
-    let signature = Signer::from_key(key).sign_raw(&header_json, &body);
-    let mut signed_string = header_json;
-    signed_string.extend_from_slice(&body);
+    let (signature, signed_string) = sign(&headers, key, &body).map_err(refuse)?;
 
     // Faults applied after signing.
     let mut signatures = vec![signature.clone()];
@@ -515,30 +478,36 @@ fn prepare(
         Fault::SlowBody { chunk_size, delay } => Some((*chunk_size, *delay)),
         _ => None,
     });
-    headers.push(framing_header(body.len(), slow.is_some()));
-    if lowercase {
-        for (name, _) in &mut headers {
-            name.make_ascii_lowercase();
-        }
-    } else {
-        for (name, _) in &mut headers {
-            *name = title_case(&name.to_ascii_lowercase());
-        }
-    }
-    let target = uri
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+    let wire = WireRequest::new(&uri, headers, body, slow, lowercase);
     Ok(Prepared {
         uri,
-        wire: WireRequest {
-            target,
-            headers,
-            body,
-            slow,
-        },
-        signed_string: Bytes::from(signed_string),
+        wire,
+        signed_string,
         lowercase,
     })
+}
+
+/// Signs the `X-Webhook-*` part of `headers` and `body` with `key`, as the
+/// recipe says: the signature, and the signed string (header JSON, then
+/// body). Headers that cannot be encoded are a request the mock refuses to
+/// build.
+pub(crate) fn sign(
+    headers: &[(String, String)],
+    key: SigningKey,
+    body: &[u8],
+) -> Result<(String, Bytes), TransportFailure> {
+    let signed = SignedHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .map_err(|e| {
+        invalid_request(format!(
+            "the X-Webhook-* headers cannot be signed: {}",
+            e.detail()
+        ))
+    })?;
+    let header_json = signed.to_json();
+    let signature = Signer::from_key(key).sign_raw(&header_json, body);
+    let mut signed_string = header_json;
+    signed_string.extend_from_slice(body);
+    Ok((signature, Bytes::from(signed_string)))
 }
 
 /// `now` moved by the timestamp faults.

@@ -80,7 +80,7 @@ impl SentRequest {
         head
     }
 
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut out = json!({
             "url": self.url,
             "headers": pairs_json(&self.headers),

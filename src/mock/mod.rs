@@ -28,6 +28,8 @@
 //! - **Faults on demand** ([`Fault`]) and a [`Conformance`] runner that
 //!   delivers every one of them and holds the answers against the status
 //!   table.
+//! - **The seed-004 vendor** ([`WorkspaceSender`]): workspace webhooks
+//!   and their "Test a webhook" runs, signed with each webhook's secret.
 //! - **A virtual clock**: give the sender and the receiver's
 //!   [`Verifier`](crate::Verifier) clones of one [`ManualClock`], and
 //!   tolerance edges and the 24-hour retention test instantly. Pauses (retry
@@ -95,6 +97,7 @@
 //! [`Signer`]: crate::Signer
 //! [`ManualClock`]: crate::ManualClock
 
+pub mod americommerce;
 mod conformance;
 mod delivery;
 mod failed_log;
@@ -104,6 +107,7 @@ mod payload;
 mod sender;
 mod subscriptions;
 mod target;
+mod workspace;
 
 pub use conformance::{
     CaseResult, Conformance, ConformanceCase, ConformanceReport, ReceiverPolicy,
@@ -122,3 +126,7 @@ pub use subscriptions::{
     Subscriptions, SupportedEvent, WebhookId,
 };
 pub use target::MockBody;
+pub use workspace::{
+    NewWorkspaceWebhook, TestResult, TestRun, WorkspaceError, WorkspaceEvent, WorkspaceSender,
+    WorkspaceSenderBuilder, WorkspaceWebhook, WorkspaceWebhookUpdate,
+};

@@ -127,9 +127,19 @@ impl MockSenderBuilder {
     /// of new subscriptions. Each attempt opens its own connection and writes
     /// the header names in the vendor's case (`X-Webhook-Store-Id`).
     #[must_use]
-    pub fn url(mut self, url: impl Into<String>) -> Self {
+    pub fn url(self, url: impl Into<String>) -> Self {
+        self.http().callback(url)
+    }
+
+    /// Delivers over real HTTP/1.1 like [`url`](Self::url), but to each
+    /// subscription's own callback, with no default unless
+    /// [`callback`](Self::callback) gives one: a stand-in for the vendor
+    /// serving many receivers. Without a default, `webhook.create` refuses a
+    /// subscription with no callback, and every attempt of
+    /// [`MockSender::send`] fails (nothing is sent).
+    #[must_use]
+    pub fn http(mut self) -> Self {
         self.transport = Some(Transport::Http);
-        self.callback = Some(url.into());
         self
     }
 
@@ -228,12 +238,19 @@ impl MockSenderBuilder {
             Transport::Http => CallbackRule::AbsoluteHttp,
             Transport::Service(_) => CallbackRule::AnyOrPath,
         };
-        let callback = self.callback.unwrap_or_else(|| "/".to_owned());
-        rule.parse(&callback)
-            .map_err(|reason| BuildError::InvalidCallback {
-                callback: callback.clone(),
-                reason,
-            })?;
+        // In process the root path is a fine default; over HTTP there is none.
+        let callback = match (self.callback, rule) {
+            (Some(callback), _) => Some(callback),
+            (None, CallbackRule::AnyOrPath) => Some("/".to_owned()),
+            (None, CallbackRule::AbsoluteHttp) => None,
+        };
+        if let Some(callback) = &callback {
+            rule.parse(callback)
+                .map_err(|reason| BuildError::InvalidCallback {
+                    callback: callback.clone(),
+                    reason,
+                })?;
+        }
         let retention =
             i64::try_from(self.profile.failed_retention().as_secs()).unwrap_or(i64::MAX);
         Ok(MockSender {
@@ -273,7 +290,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) transport: Transport,
     rule: CallbackRule,
-    pub(crate) callback: String,
+    /// The default callback; `None` only over HTTP without one.
+    pub(crate) callback: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) retry_delay: Duration,
     pub(crate) timestamps: bool,
@@ -313,6 +331,12 @@ impl Shared {
 
     /// Parses a callback the transport can deliver to.
     pub(crate) fn check_callback(&self, callback: &str) -> Result<Uri, ApiError> {
+        if callback.is_empty() {
+            return Err(ApiError::invalid(
+                "callback",
+                "missing, and the sender has no default callback",
+            ));
+        }
         self.rule
             .parse(callback)
             .map_err(|reason| ApiError::invalid("callback", reason))
@@ -321,7 +345,8 @@ impl Shared {
     /// The route of [`MockSender::send`].
     fn default_route(&self) -> Route {
         Route {
-            callback: self.callback.clone(),
+            // Empty without a default: every attempt then fails as refused.
+            callback: self.callback.clone().unwrap_or_default(),
             webhook_id: None,
             fields: Fields::All,
         }
@@ -478,9 +503,10 @@ impl MockSender {
         &self.shared.store_id
     }
 
-    /// Where [`send`](Self::send) delivers.
+    /// Where [`send`](Self::send) delivers; empty when built with
+    /// [`http`](MockSenderBuilder::http) and no callback.
     pub fn callback(&self) -> &str {
-        &self.shared.callback
+        self.shared.callback.as_deref().unwrap_or_default()
     }
 
     /// Whose rules it follows.

@@ -253,7 +253,7 @@ impl NewSubscription {
         }
     }
 
-    /// Where to POST (default: the sender's callback).
+    /// Where to POST (default: the sender's callback; required when it has none).
     #[must_use]
     pub fn callback(mut self, callback: impl Into<String>) -> Self {
         self.callback = Some(callback.into());
@@ -608,8 +608,9 @@ impl<'a> Subscriptions<'a> {
 
     /// `webhook.create`: a new subscription, and its id.
     ///
-    /// Refused when the event is not supported or the callback is not a URL
-    /// the sender can deliver to.
+    /// Refused when the event is not supported, or the callback is not a URL
+    /// the sender can deliver to, or is missing and the sender has no
+    /// default ([`MockSenderBuilder::http`](super::MockSenderBuilder::http)).
     pub fn create(&self, new: NewSubscription) -> Result<WebhookId, ApiError> {
         let supported = self
             .shared
@@ -622,7 +623,10 @@ impl<'a> Subscriptions<'a> {
                 action: new.action.as_str().to_owned(),
             });
         }
-        let callback = new.callback.unwrap_or_else(|| self.shared.callback.clone());
+        let callback = new
+            .callback
+            .or_else(|| self.shared.callback.clone())
+            .unwrap_or_default();
         self.shared.check_callback(&callback)?;
         let now = self.shared.clock.now();
         let mut store = self.shared.store();
@@ -771,6 +775,57 @@ mod tests {
                 .fields(Fields::Only(vec!["id".into()]))
         );
         assert!(SubscriptionUpdate::from_params([("active", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn over_http_without_a_default_each_subscription_needs_a_callback() {
+        use crate::mock::{Event, MockSender};
+
+        let sender = MockSender::builder("k").http().build().unwrap();
+        assert_eq!(sender.callback(), "");
+        let hooks = sender.subscriptions();
+        let product = || NewSubscription::new(Entity::Product, Action::Add);
+        assert_eq!(
+            hooks.create(product()).unwrap_err(),
+            ApiError::invalid(
+                "callback",
+                "missing, and the sender has no default callback"
+            )
+        );
+        assert!(hooks.create(product().callback("/relative")).is_err());
+        let id = hooks
+            .create(product().callback("http://127.0.0.1:9/own"))
+            .unwrap();
+        assert_eq!(hooks.get(id).unwrap().callback(), "http://127.0.0.1:9/own");
+
+        // `send` has nowhere to go: both attempts fail before anything is sent.
+        let delivery =
+            futures_executor::block_on(sender.send(Event::new(Entity::Product, Action::Add)));
+        assert_eq!(delivery.statuses(), [None, None]);
+        let failure = delivery.attempts()[0].failure().unwrap();
+        assert!(
+            failure.message().contains("no default callback"),
+            "{failure}"
+        );
+
+        // A default given with `callback` applies as with `url`.
+        let sender = MockSender::builder("k")
+            .http()
+            .callback("http://127.0.0.1:9/default")
+            .build()
+            .unwrap();
+        let id = sender.subscriptions().create(product()).unwrap();
+        assert_eq!(
+            sender.subscriptions().get(id).unwrap().callback(),
+            "http://127.0.0.1:9/default"
+        );
+        assert!(
+            MockSender::builder("k")
+                .http()
+                .callback("/x")
+                .build()
+                .is_err()
+        );
     }
 
     #[test]

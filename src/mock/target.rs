@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
-use super::journal::{ReceivedResponse, TransportFailure, TransportFailureKind};
+use super::journal::{ReceivedResponse, SentRequest, TransportFailure, TransportFailureKind};
 use crate::BoxFuture;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -146,6 +146,35 @@ pub(crate) struct WireRequest {
 }
 
 impl WireRequest {
+    /// The request of `headers` and `body` to `uri`, ready for the wire: the
+    /// framing header appended, names in title case (or lower case), the
+    /// target taken from `uri`. Shared by every vendor the mock plays.
+    pub(crate) fn new(
+        uri: &Uri,
+        mut headers: Vec<(String, String)>,
+        body: Bytes,
+        slow: Option<(usize, Duration)>,
+        lowercase: bool,
+    ) -> Self {
+        headers.push(framing_header(body.len(), slow.is_some()));
+        for (name, _) in &mut headers {
+            if lowercase {
+                name.make_ascii_lowercase();
+            } else {
+                *name = title_case(&name.to_ascii_lowercase());
+            }
+        }
+        let target = uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+        Self {
+            target,
+            headers,
+            body,
+            slow,
+        }
+    }
+
     /// The `http` request: names lowercased (as `http` stores them), values as
     /// given, in the order given (repeated names grouped at their first place,
     /// as `http::HeaderMap` keeps them).
@@ -232,6 +261,39 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
+    /// Sends `wire` to `uri` (`url` as the journal names it) within
+    /// `timeout`: the request as written, the answer or why there was none,
+    /// and the latency. A request `http` cannot build is a failure with
+    /// nothing sent.
+    pub(crate) async fn exchange(
+        &self,
+        uri: &Uri,
+        url: &str,
+        wire: &WireRequest,
+        signed_string: Bytes,
+        lowercase: bool,
+        timeout: Duration,
+    ) -> (
+        SentRequest,
+        Result<ReceivedResponse, TransportFailure>,
+        Duration,
+    ) {
+        let sent = |headers| SentRequest {
+            url: url.to_owned(),
+            target: wire.target.clone(),
+            headers,
+            body: wire.body.clone(),
+            signed_string,
+        };
+        let request = match wire.to_http() {
+            Ok(request) => request,
+            Err(failure) => return (sent(wire.headers.clone()), Err(failure), Duration::ZERO),
+        };
+        let headers = written_headers(request.headers(), lowercase);
+        let (result, latency) = self.send(uri, request, lowercase, timeout).await;
+        (sent(headers), result, latency)
+    }
+
     /// Sends `request` to `callback` and reads the answer, within `timeout`.
     /// `lowercase` writes header names in lower case instead of title case.
     pub(crate) async fn send(

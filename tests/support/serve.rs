@@ -97,6 +97,28 @@ impl Server {
     pub async fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Answer {
         request(self.addr, method, path_and_query, body).await
     }
+
+    /// One request with a body of `content_type` (`None`: no `Content-Type`).
+    pub async fn request_typed(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Answer {
+        let addr = self.addr;
+        let mut head =
+            format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body.as_bytes());
+        let raw = send_raw(addr, &bytes, Until::Closed).await;
+        let json = serde_json::from_slice(&raw.body).ok();
+        Answer { raw, json }
+    }
 }
 
 impl Drop for Server {

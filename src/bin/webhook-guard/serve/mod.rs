@@ -5,7 +5,8 @@
 //!
 //! Each vendor lives under its own path prefix, so one server plays all:
 //! - `/v1.0/...`: API2Cart (`webhook.*.json`, `account.failed_webhooks.json`,
-//!   `emulator/event.json`), [`api2cart`];
+//!   `emulator/event.json`, `emulator/store_unreachable.json`,
+//!   `emulator/store_reachable.json`), [`api2cart`];
 //! - `/api/v1/...`: AmeriCommerce (`webhooks`, `emulator/events`), [`americommerce`];
 //! - `/v1/workspaces/...`: the seed-004 vendor (webhooks and test runs), [`workspace`];
 //! - `/emulator/clock`: the virtual clock, when started with `--virtual-clock`.

@@ -1,0 +1,243 @@
+//! [`AmeriCommerceSender`] and its builder: one emulated AmeriCommerce store
+//! per test, its subscriptions and what it sent.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body::Body;
+use serde_json::Value;
+use tower_service::Service;
+
+use super::cache::ReplyCache;
+use super::dispatch::{self, Dispatch, Exchange};
+use super::webhooks::{
+    NewWebhook, Store, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate,
+};
+use crate::americommerce::EventType;
+use crate::mock::target::{self, MockBody, Transport};
+use crate::{Clock, SigningKey, SystemClock};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Configures an [`AmeriCommerceSender`]; made by [`AmeriCommerceSender::builder`].
+pub struct AmeriCommerceSenderBuilder {
+    key: SigningKey,
+    store_id: String,
+    clock: Arc<dyn Clock>,
+    transport: Transport,
+    timeout: Duration,
+}
+
+impl fmt::Debug for AmeriCommerceSenderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmeriCommerceSenderBuilder")
+            .field("key", &self.key)
+            .field("store_id", &self.store_id)
+            .field("clock", &self.clock)
+            .field("transport", &self.transport)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl AmeriCommerceSenderBuilder {
+    /// Delivers over real HTTP/1.1 (the default): subscription URLs must be
+    /// absolute `http://` URLs; each attempt opens its own connection.
+    #[must_use]
+    pub fn http(mut self) -> Self {
+        self.transport = Transport::Http;
+        self
+    }
+
+    /// Delivers straight into `service` (an axum `Router`, a tower stack),
+    /// without a socket: every subscription URL (any absolute URL) goes to
+    /// it, with its path and `Host`.
+    #[must_use]
+    pub fn service<S, B>(mut self, service: S) -> Self
+    where
+        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.transport = Transport::Service(target::erase(service));
+        self
+    }
+
+    /// The store id of subscriptions created without one (default `"1"`).
+    #[must_use]
+    pub fn store_id(mut self, store_id: impl Into<String>) -> Self {
+        self.store_id = store_id.into();
+        self
+    }
+
+    /// Where "now" comes from for `X-Webhook-Timestamp` and the reply cache
+    /// (default: the system clock). Give a [`ManualClock`](crate::ManualClock)
+    /// clone to the receiver's verifier too, and 30 minutes of cache pass
+    /// with `clock.advance(1800)`.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long an event that expects no reply may take before it counts as
+    /// failed (default 10 s, tokio's clock). Events that expect a reply
+    /// always get the vendor's [`REPLY_DEADLINE`](crate::americommerce::REPLY_DEADLINE).
+    #[must_use]
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The sender.
+    pub fn build(self) -> AmeriCommerceSender {
+        let rule = match self.transport {
+            Transport::Http => UrlRule::Http,
+            Transport::Service(_) => UrlRule::InProcess,
+        };
+        AmeriCommerceSender {
+            shared: Arc::new(Shared {
+                key: self.key,
+                store_id: self.store_id,
+                clock: self.clock,
+                transport: self.transport,
+                rule,
+                timeout: self.timeout,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+}
+
+/// What a sender shares with its dispatches.
+pub(super) struct Shared {
+    pub(super) key: SigningKey,
+    pub(super) store_id: String,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) transport: Transport,
+    pub(super) rule: UrlRule,
+    pub(super) timeout: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub(super) webhooks: Store,
+    pub(super) cache: ReplyCache,
+    pub(super) exchanges: Vec<Exchange>,
+}
+
+impl Shared {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        // No update here leaves the state half-done if a test panics.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// AmeriCommerce's side of webhooks, emulated for a receiver's tests: a store
+/// with webhook subscriptions that, when an event is played, POSTs it to each
+/// matching subscription as the vendor does (see the [module docs](super)).
+///
+/// Deliveries are signed with the crate's recipe and the store key, the event
+/// type in the signed `X-Webhook-Event-Type`, so a
+/// [`Verifier`](crate::Verifier) checks them unchanged. It is `Send + Sync`;
+/// its methods take `&self`.
+pub struct AmeriCommerceSender {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AmeriCommerceSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &*self.shared;
+        f.debug_struct("AmeriCommerceSender")
+            .field("key", &shared.key)
+            .field("store_id", &shared.store_id)
+            .field("transport", &shared.transport)
+            .field("clock", &shared.clock)
+            .field("timeout", &shared.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmeriCommerceSender {
+    /// Starts configuring a sender that signs with the store key `store_key`.
+    pub fn builder(store_key: impl AsRef<[u8]>) -> AmeriCommerceSenderBuilder {
+        AmeriCommerceSenderBuilder {
+            key: SigningKey::new("store key", store_key),
+            store_id: "1".to_owned(),
+            clock: Arc::new(SystemClock),
+            transport: Transport::Http,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// `POST /api/v1/webhooks`: a new subscription, checked against the
+    /// vendor's rules.
+    pub fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, WebhookError> {
+        let shared = &self.shared;
+        shared
+            .state()
+            .webhooks
+            .create(new, &shared.store_id, shared.rule)
+    }
+
+    /// `GET /api/v1/webhooks/{id}`.
+    pub fn webhook(&self, id: WebhookId) -> Result<Webhook, WebhookError> {
+        self.shared.state().webhooks.get(id)
+    }
+
+    /// `GET /api/v1/webhooks`: every subscription, in id order.
+    pub fn webhooks(&self) -> Vec<Webhook> {
+        self.shared.state().webhooks.list()
+    }
+
+    /// `PUT /api/v1/webhooks/{id}`: changes the fields `update` sets; its
+    /// cached replies are forgotten.
+    pub fn update_webhook(
+        &self,
+        id: WebhookId,
+        update: WebhookUpdate,
+    ) -> Result<Webhook, WebhookError> {
+        let mut state = self.shared.state();
+        let webhook = state.webhooks.update(id, update, self.shared.rule)?;
+        state.cache.forget(id);
+        Ok(webhook)
+    }
+
+    /// `DELETE /api/v1/webhooks/{id}`: returns what was deleted.
+    pub fn delete_webhook(&self, id: WebhookId) -> Result<Webhook, WebhookError> {
+        let mut state = self.shared.state();
+        let webhook = state.webhooks.delete(id)?;
+        state.cache.forget(id);
+        Ok(webhook)
+    }
+
+    /// An event of `event_type` happens on store `store_id` with `data` (the
+    /// JSON body): dispatched to every matching subscription in id order,
+    /// with the vendor's deadline, failure types, fallback and reply cache.
+    pub async fn play(&self, event_type: EventType, store_id: &str, data: &Value) -> Dispatch {
+        dispatch::play(&self.shared, event_type, store_id, data).await
+    }
+
+    /// Every request sent so far (fallbacks included; cache hits send
+    /// nothing), in the order they finished.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.state().exchanges.clone()
+    }
+
+    /// The store id of subscriptions created without one.
+    pub fn store_id(&self) -> &str {
+        &self.shared.store_id
+    }
+
+    /// The sender's "now", in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.shared.clock.now()
+    }
+}
