@@ -156,10 +156,10 @@
 //! |---|---|
 //! | `http` | `DeliveryHeaders::from_header_map` for `http` 1 header maps |
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
-//! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8 (implies `tower`) |
-//! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4 |
-//! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests (implies `tower`) |
-//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries, `send` one like the vendor (implies `mock`) |
+//! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8, and `IntoResponse` for `americommerce::Reply` (implies `tower`) |
+//! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4; `Responder` for `americommerce::Reply` |
+//! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests; `mock::americommerce` and `mock::WorkspaceSender` for the other two vendors (implies `tower`) |
+//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries, `send` one like the vendor, `serve` the vendors' webhook APIs (implies `mock`) |
 // Links to items that exist only with their feature; without it, to the section above.
 #![cfg_attr(
     feature = "tower",
