@@ -702,3 +702,46 @@ fn a_default_callback_that_cannot_be_delivered_to_stops_the_server() {
     assert!(stderr.contains("--callback"), "{stderr}");
     assert!(stderr.contains("http://"), "{stderr}");
 }
+
+/// The axum example as the receiver: a played event reaches its handler
+/// verified; a server signing with another key is refused twice and the
+/// event lands in the failed log.
+#[tokio::test]
+async fn the_axum_example_receives_played_events_and_refuses_a_wrong_key() {
+    use support::examples::{SECRET, start};
+
+    let receiver = start("axum_receiver", &[("WEBHOOK_SECRET", SECRET)], &[]);
+    let callback = format!("http://{}/webhooks", receiver.addr);
+    let event = json!({
+        "entity": "order",
+        "action": "add",
+        "store_id": "1",
+        "data": {"id": "25", "total": "10.00"},
+    });
+
+    let server = Server::start(SECRET, &["--callback", &callback]);
+    create(&server, "entity=order&action=add").await;
+    let deliveries = play(&server, event.clone()).await;
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["delivered"], true, "{}", deliveries[0]);
+    assert_eq!(receiver.next_line(), "entity=order action=add store_id=1");
+
+    let impostor = Server::start("not-the-store-key", &["--callback", &callback]);
+    let id = create(&impostor, "entity=order&action=add").await;
+    let deliveries = play(&impostor, event).await;
+    assert_eq!(deliveries[0]["delivered"], false, "{}", deliveries[0]);
+    let statuses: Vec<&Value> = deliveries[0]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|attempt| &attempt["response"]["status"])
+        .collect();
+    assert_eq!(statuses, [&json!(401), &json!(401)]);
+    receiver.assert_quiet();
+    let failed = impostor
+        .request("GET", "/v1.0/account.failed_webhooks.json", None)
+        .await;
+    let failed = ok(&failed);
+    assert_eq!(failed["all_failed_webhook"], "1", "{failed}");
+    assert_eq!(failed["webhook"][0]["webhook_id"], id, "{failed}");
+}
