@@ -688,3 +688,35 @@ async fn over_loopback_http_the_reply_comes_back_and_names_are_title_case() {
     assert!(head.contains("\r\nX-Webhook-Signature: "), "{head}");
     assert_eq!(seen.paths(), ["/tax", "/status/500", "/fallback"]);
 }
+
+#[tokio::test]
+async fn a_journal_limit_keeps_the_most_recent_exchanges() {
+    let clock = ManualClock::new(NOW);
+    let seen = Seen::default();
+    let sender = AmeriCommerceSender::builder(KEY)
+        .clock(clock.clone())
+        .service(receiver(&clock, &seen))
+        .journal_limit(2)
+        .build();
+    sender
+        .create_webhook(hook(EventType::GetTax, "/tax").cache_length(CacheLength::NoCache))
+        .unwrap();
+    for total in 1..=3 {
+        let played = sender
+            .play(EventType::GetTax, "1", &json!({"cart": {"total": total}}))
+            .await;
+        // A dispatch keeps its own exchanges whatever the limit.
+        assert_eq!(played.outcomes()[0].exchanges().len(), 1);
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(sender.total_exchanges(), 3);
+    let kept: Vec<Value> = sender
+        .exchanges()
+        .iter()
+        .map(|e| serde_json::from_slice(e.request().body()).unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        [json!({"cart": {"total": 2}}), json!({"cart": {"total": 3}})]
+    );
+}

@@ -502,3 +502,40 @@ fn the_builder_refuses_what_it_cannot_deliver_to() {
         .unwrap_err();
     assert!(err.to_string().contains("path starting with /"), "{err}");
 }
+
+#[tokio::test]
+async fn a_journal_limit_keeps_the_most_recent_and_waits_count_them_all() {
+    let clock = ManualClock::new(NOW);
+    let receiver = Receiver::new(&clock, &[200]);
+    let sender = MockSender::builder(KEY)
+        .clock(clock.clone())
+        .service(receiver.app())
+        .callback("/webhooks")
+        .journal_limit(2)
+        .build()
+        .expect("sender");
+    for id in ["1", "2", "3"] {
+        sender.send(product(id)).await;
+    }
+    let journal = sender.journal();
+    assert_eq!(journal.limit(), Some(2));
+    let kept: Vec<u64> = journal.attempts().iter().map(|a| a.delivery()).collect();
+    assert_eq!(kept, [2, 3]);
+    let kept: Vec<u64> = journal.deliveries().iter().map(|d| d.id()).collect();
+    assert_eq!(kept, [2, 3]);
+    assert_eq!(
+        (journal.total_attempts(), journal.total_deliveries()),
+        (3, 3)
+    );
+    // Satisfied at once: three were made though two are kept.
+    let waited = journal
+        .wait_for(3, Duration::ZERO)
+        .await
+        .expect("3 attempts");
+    assert_eq!(waited.len(), 2);
+    let waited = journal
+        .wait_for_deliveries(3, Duration::ZERO)
+        .await
+        .expect("3 deliveries");
+    assert_eq!(waited.len(), 2);
+}

@@ -633,3 +633,24 @@ async fn bad_requests_are_refused_with_codes_and_nothing_changes() {
     assert_eq!(run.tests()[0].status(), Some(401));
     assert_eq!(sender.journal().len(), 1);
 }
+
+#[tokio::test]
+async fn a_journal_limit_keeps_the_most_recent_tests() {
+    let clock = ManualClock::new(NOW);
+    let (app, _seen) = receiver(&clock);
+    let sender = WorkspaceSender::builder()
+        .clock(clock)
+        .service(app)
+        .events(catalogue())
+        .journal_limit(1)
+        .build();
+    let created = sender
+        .create(WS, hook("https://my.sample.endpoint.com/hooks"))
+        .unwrap();
+    let run = sender.test(WS, created.id(), None).await.unwrap();
+    assert_eq!(counts(&run), (2, 2, 0), "the run reports every test");
+    let journal = sender.journal();
+    assert_eq!((journal.len(), journal.total_attempts()), (1, 2));
+    assert_eq!(journal.attempts()[0].action(), &Action::parse("created"));
+    assert_eq!(journal.wait_for(2, Duration::ZERO).await.unwrap().len(), 1);
+}

@@ -1,6 +1,7 @@
 //! What the mock sent and what it got back: every attempt, every delivery,
 //! waiting for them, and expectations checked when the sender goes away.
 
+use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::ops::{Range, RangeFrom, RangeInclusive, RangeToInclusive};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -416,8 +417,78 @@ fn put_bytes(out: &mut Value, key: &str, bytes: &[u8]) {
     }
 }
 
+/// The most recent items of a sender's record, at most `limit` of them
+/// (all without one), and how many were ever recorded: what keeps a
+/// long-running sender's memory bounded while waits still count everything.
+#[derive(Clone, Debug)]
+pub(crate) struct Recent<T> {
+    items: VecDeque<T>,
+    limit: Option<usize>,
+    total: usize,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl<T> Recent<T> {
+    /// Keeps the `limit` most recent items, or all of them when `None`.
+    pub(crate) fn new(limit: Option<usize>) -> Self {
+        Self {
+            items: VecDeque::new(),
+            limit,
+            total: 0,
+        }
+    }
+
+    /// Records `item`, dropping the oldest kept ones beyond the limit.
+    pub(crate) fn push(&mut self, item: T) {
+        self.total = self.total.saturating_add(1);
+        self.items.push_back(item);
+        if let Some(limit) = self.limit {
+            while self.items.len() > limit {
+                self.items.pop_front();
+            }
+        }
+    }
+
+    /// The kept items, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
+    }
+
+    /// How many are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// How many were ever recorded, dropped ones included.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The newest item, if one is kept.
+    pub(crate) fn last(&self) -> Option<&T> {
+        self.items.back()
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    /// The kept items, oldest first.
+    pub(crate) fn to_vec(&self) -> Vec<T> {
+        self.items.iter().cloned().collect()
+    }
+}
+
 /// Every attempt and delivery of one [`MockSender`](super::MockSender), in
 /// the order they finished. Clones share the same journal.
+///
+/// With a limit (`journal_limit` on the sender's builder) it keeps only the
+/// most recent attempts and deliveries: what it returns, counts for
+/// [`Expectation`]s and prints is what is kept, while the waits and the
+/// `total_*` counts include what was dropped.
 #[derive(Clone, Default)]
 pub struct Journal {
     inner: Arc<Inner>,
@@ -431,8 +502,8 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    attempts: Vec<Attempt>,
-    deliveries: Vec<Delivery>,
+    attempts: Recent<Attempt>,
+    deliveries: Recent<Delivery>,
 }
 
 impl fmt::Debug for Journal {
@@ -441,6 +512,7 @@ impl fmt::Debug for Journal {
         f.debug_struct("Journal")
             .field("attempts", &state.attempts.len())
             .field("deliveries", &state.deliveries.len())
+            .field("limit", &state.attempts.limit)
             .finish()
     }
 }
@@ -477,6 +549,21 @@ impl fmt::Display for WaitTimeout {
 impl std::error::Error for WaitTimeout {}
 
 impl Journal {
+    /// A journal keeping the `limit` most recent attempts and deliveries
+    /// (each), or everything when `None`.
+    pub(crate) fn with_limit(limit: Option<usize>) -> Self {
+        let state = State {
+            attempts: Recent::new(limit),
+            deliveries: Recent::new(limit),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                changed: Notify::new(),
+            }),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.inner
             .state
@@ -494,14 +581,15 @@ impl Journal {
         self.inner.changed.notify_waiters();
     }
 
-    /// Every attempt so far.
+    /// Every attempt so far (the most recent ones under a limit), oldest first.
     pub fn attempts(&self) -> Vec<Attempt> {
-        self.lock().attempts.clone()
+        self.lock().attempts.to_vec()
     }
 
-    /// Every finished delivery so far.
+    /// Every finished delivery so far (the most recent ones under a limit),
+    /// oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.lock().deliveries.clone()
+        self.lock().deliveries.to_vec()
     }
 
     /// The last attempt, if any.
@@ -509,39 +597,65 @@ impl Journal {
         self.lock().attempts.last().cloned()
     }
 
-    /// How many attempts so far.
+    /// How many attempts are kept: all so far, or at most the limit.
     pub fn len(&self) -> usize {
         self.lock().attempts.len()
     }
 
-    /// True before the first attempt.
+    /// True when no attempt is kept (before the first one, or with a limit of 0).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Waits until at least `attempts` attempts are in the journal and returns
-    /// them all, or fails after `timeout` (in tokio's clock).
+    /// How many attempts were made so far, those dropped by the limit included.
+    pub fn total_attempts(&self) -> usize {
+        self.lock().attempts.total()
+    }
+
+    /// How many deliveries finished so far, those dropped by the limit included.
+    pub fn total_deliveries(&self) -> usize {
+        self.lock().deliveries.total()
+    }
+
+    /// How many attempts and deliveries (each) it keeps at most; `None`
+    /// keeps everything (the default).
+    pub fn limit(&self) -> Option<usize> {
+        self.lock().attempts.limit
+    }
+
+    /// Waits until at least `attempts` attempts have been made (counting
+    /// those dropped by a limit) and returns the kept ones, or fails after
+    /// `timeout` (in tokio's clock).
     pub async fn wait_for(
         &self,
         attempts: usize,
         timeout: Duration,
     ) -> Result<Vec<Attempt>, WaitTimeout> {
-        self.wait_until("attempts", attempts, timeout, |state| {
-            (state.attempts.len(), state.attempts.clone())
-        })
+        self.wait_until(
+            "attempts",
+            attempts,
+            timeout,
+            |state| state.attempts.total(),
+            |state| state.attempts.to_vec(),
+        )
         .await
     }
 
     /// Waits until at least `deliveries` deliveries have finished (all their
-    /// attempts made) and returns them all, or fails after `timeout`.
+    /// attempts made; those dropped by a limit count) and returns the kept
+    /// ones, or fails after `timeout`.
     pub async fn wait_for_deliveries(
         &self,
         deliveries: usize,
         timeout: Duration,
     ) -> Result<Vec<Delivery>, WaitTimeout> {
-        self.wait_until("deliveries", deliveries, timeout, |state| {
-            (state.deliveries.len(), state.deliveries.clone())
-        })
+        self.wait_until(
+            "deliveries",
+            deliveries,
+            timeout,
+            |state| state.deliveries.total(),
+            |state| state.deliveries.to_vec(),
+        )
         .await
     }
 
@@ -550,7 +664,8 @@ impl Journal {
         what: &'static str,
         wanted: usize,
         timeout: Duration,
-        read: impl Fn(&State) -> (usize, T),
+        count: impl Fn(&State) -> usize,
+        kept: impl Fn(&State) -> T,
     ) -> Result<T, WaitTimeout> {
         let started = tokio::time::Instant::now();
         let deadline = started + timeout;
@@ -559,12 +674,14 @@ impl Journal {
             let changed = self.inner.changed.notified();
             let mut changed = std::pin::pin!(changed);
             changed.as_mut().enable();
-            let (seen, value) = read(&self.lock());
-            if seen >= wanted {
-                return Ok(value);
+            {
+                let state = self.lock();
+                if count(&state) >= wanted {
+                    return Ok(kept(&state));
+                }
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                let seen = read(&self.lock()).0;
+                let seen = count(&self.lock());
                 return Err(WaitTimeout {
                     what,
                     wanted,
@@ -575,17 +692,23 @@ impl Journal {
         }
     }
 
-    /// One line per attempt, for reports.
+    /// One line per kept attempt, for reports, after a line saying how many
+    /// earlier ones the limit dropped, if any.
     pub fn summary(&self) -> String {
         let state = self.lock();
-        if state.attempts.is_empty() {
-            return "  (no attempts)\n".to_owned();
+        let attempts = &state.attempts;
+        let dropped = attempts.total() - attempts.len();
+        let mut out = String::new();
+        if dropped > 0 {
+            let _ = writeln!(out, "  ({dropped} earlier attempts dropped by the limit)");
         }
-        state
-            .attempts
-            .iter()
-            .map(|a| format!("  {}\n", a.summary()))
-            .collect()
+        if attempts.total() == 0 {
+            out.push_str("  (no attempts)\n");
+        }
+        for attempt in attempts.iter() {
+            let _ = writeln!(out, "  {}", attempt.summary());
+        }
+        out
     }
 }
 
@@ -690,6 +813,10 @@ enum Subject {
 /// Something the test expects the mock to have seen by the time it is
 /// dropped (or [`verify`](super::MockSender::verify)-ed), as wiremock's
 /// `Mock::expect` does.
+///
+/// It counts what the [`Journal`] keeps: under a `journal_limit`, what was
+/// dropped is not counted, so tests with expectations keep the default (no
+/// limit).
 ///
 /// ```
 /// use webhook_guard::mock::Expectation;
@@ -829,7 +956,8 @@ impl Expectation {
             && self.webhook.is_none_or(|w| Some(w) == webhook)
     }
 
-    /// How many of what it counts are in `journal`.
+    /// How many of what it counts are in `journal`: only what it keeps, so
+    /// under a limit dropped attempts and deliveries no longer count.
     pub fn count(&self, journal: &Journal) -> u64 {
         let state = journal.lock();
         let count = match self.subject {
@@ -965,6 +1093,115 @@ mod tests {
             "attempts answered 401 (entity product, action add)"
         );
         assert_eq!(Expectation::delivered().named("x").description(), "x");
+    }
+
+    /// Attempt `n` of its own delivery, answered 200.
+    fn attempt(n: u64) -> Attempt {
+        Attempt {
+            delivery: n,
+            number: 1,
+            copy: 1,
+            webhook_id: None,
+            entity: Entity::Product,
+            action: Action::Add,
+            sent_at: 0,
+            request: SentRequest {
+                url: "/".to_owned(),
+                target: "/".to_owned(),
+                headers: Vec::new(),
+                body: Bytes::new(),
+                signed_string: Bytes::new(),
+            },
+            result: Ok(ReceivedResponse::new(200, Vec::new(), Bytes::new(), false)),
+            latency: Duration::ZERO,
+            faults: Vec::new(),
+            delivered: true,
+        }
+    }
+
+    fn deliveries_of(attempts: &[Attempt]) -> Vec<u64> {
+        attempts.iter().map(Attempt::delivery).collect()
+    }
+
+    #[test]
+    fn recent_drops_the_oldest_beyond_the_limit() {
+        let mut recent = Recent::new(Some(2));
+        for n in 1..=5 {
+            recent.push(n);
+        }
+        assert_eq!(recent.to_vec(), [4, 5]);
+        assert_eq!(
+            (recent.len(), recent.total(), recent.last()),
+            (2, 5, Some(&5))
+        );
+
+        let mut none_kept = Recent::new(Some(0));
+        none_kept.push(1);
+        assert_eq!((none_kept.len(), none_kept.total()), (0, 1));
+
+        let mut unlimited = Recent::default();
+        for n in 1..=5 {
+            unlimited.push(n);
+        }
+        assert_eq!(unlimited.to_vec(), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_limited_journal_keeps_the_most_recent_and_counts_all() {
+        let journal = Journal::with_limit(Some(2));
+        for n in 1..=5 {
+            journal.record_attempt(attempt(n));
+        }
+        assert_eq!(deliveries_of(&journal.attempts()), [4, 5]);
+        assert_eq!(journal.last().map(|a| a.delivery()), Some(5));
+        assert_eq!((journal.len(), journal.total_attempts()), (2, 5));
+        assert_eq!(journal.limit(), Some(2));
+        // Expectations see only what is kept.
+        assert_eq!(Expectation::attempts().count(&journal), 2);
+        let summary = journal.summary();
+        assert!(
+            summary.starts_with("  (3 earlier attempts dropped by the limit)\n"),
+            "{summary}"
+        );
+        assert_eq!(summary.lines().count(), 3, "{summary}");
+    }
+
+    #[test]
+    fn an_unlimited_journal_keeps_everything() {
+        let journal = Journal::default();
+        for n in 1..=5 {
+            journal.record_attempt(attempt(n));
+        }
+        assert_eq!(deliveries_of(&journal.attempts()), [1, 2, 3, 4, 5]);
+        assert_eq!((journal.len(), journal.total_attempts()), (5, 5));
+        assert_eq!(journal.limit(), None);
+        assert!(!journal.summary().contains("dropped"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_counts_dropped_attempts_and_returns_the_kept() {
+        let journal = Journal::with_limit(Some(2));
+        for n in 1..=3 {
+            journal.record_attempt(attempt(n));
+        }
+        // Three made, two kept: waiting for three is already satisfied.
+        let kept = journal.wait_for(3, Duration::ZERO).await.unwrap();
+        assert_eq!(deliveries_of(&kept), [2, 3]);
+
+        let err = journal
+            .wait_for(4, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.seen(), 3);
+
+        let waiter = {
+            let journal = journal.clone();
+            tokio::spawn(async move { journal.wait_for(4, Duration::from_secs(30)).await })
+        };
+        tokio::task::yield_now().await;
+        journal.record_attempt(attempt(4));
+        let kept = waiter.await.unwrap().unwrap();
+        assert_eq!(deliveries_of(&kept), [3, 4]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -106,6 +106,7 @@ pub struct MockSenderBuilder {
     retry_delay: Duration,
     timestamps: bool,
     supported_events: Vec<SupportedEvent>,
+    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for MockSenderBuilder {
@@ -117,6 +118,7 @@ impl fmt::Debug for MockSenderBuilder {
             .field("clock", &self.clock)
             .field("transport", &self.transport)
             .field("callback", &self.callback)
+            .field("journal_limit", &self.journal_limit)
             .finish_non_exhaustive()
     }
 }
@@ -231,6 +233,22 @@ impl MockSenderBuilder {
         self
     }
 
+    /// Keeps only the `limit` most recent attempts, and the `limit` most
+    /// recent finished deliveries, in the [`journal`](MockSender::journal),
+    /// dropping the oldest (default: keeps everything).
+    ///
+    /// [`Journal::wait_for`] and [`Journal::wait_for_deliveries`] still count
+    /// everything (and return what is kept), and [`Journal::total_attempts`]
+    /// says how many there were; expectations and everything else the
+    /// journal returns see only what is kept. So it is meant for
+    /// long-running use such as `webhook-guard serve`, whose memory would
+    /// otherwise grow with every delivery, not for tests with expectations.
+    #[must_use]
+    pub fn journal_limit(mut self, limit: usize) -> Self {
+        self.journal_limit = Some(limit);
+        self
+    }
+
     /// The sender.
     pub fn build(self) -> Result<MockSender, BuildError> {
         let transport = self.transport.ok_or(BuildError::NoTarget)?;
@@ -266,7 +284,7 @@ impl MockSenderBuilder {
                 retry_delay: self.retry_delay,
                 timestamps: self.timestamps,
                 supported_events: self.supported_events,
-                journal: Journal::default(),
+                journal: Journal::with_limit(self.journal_limit),
                 store: Mutex::new(subscriptions::Store::default()),
                 failed: Mutex::new(FailedLog::new(retention)),
                 expectations: Mutex::new(Expectations::default()),
@@ -397,6 +415,7 @@ impl MockSender {
             retry_delay: Duration::ZERO,
             timestamps: true,
             supported_events: SupportedEvent::defaults(),
+            journal_limit: None,
         }
     }
 

@@ -17,6 +17,7 @@ use super::webhooks::{
     NewWebhook, Store, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate,
 };
 use crate::americommerce::EventType;
+use crate::mock::journal::Recent;
 use crate::mock::target::{self, MockBody, Transport};
 use crate::{Clock, SigningKey, SystemClock};
 
@@ -29,6 +30,7 @@ pub struct AmeriCommerceSenderBuilder {
     clock: Arc<dyn Clock>,
     transport: Transport,
     timeout: Duration,
+    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for AmeriCommerceSenderBuilder {
@@ -39,6 +41,7 @@ impl fmt::Debug for AmeriCommerceSenderBuilder {
             .field("clock", &self.clock)
             .field("transport", &self.transport)
             .field("timeout", &self.timeout)
+            .field("journal_limit", &self.journal_limit)
             .finish()
     }
 }
@@ -95,6 +98,19 @@ impl AmeriCommerceSenderBuilder {
         self
     }
 
+    /// Keeps only the `limit` most recent requests in
+    /// [`exchanges`](AmeriCommerceSender::exchanges), dropping the oldest
+    /// (default: keeps everything);
+    /// [`total_exchanges`](AmeriCommerceSender::total_exchanges) still counts
+    /// them all. Each [`Dispatch`] keeps its own exchanges regardless.
+    /// Meant for long-running use such as `webhook-guard serve`, whose memory
+    /// would otherwise grow with every event played.
+    #[must_use]
+    pub fn journal_limit(mut self, limit: usize) -> Self {
+        self.journal_limit = Some(limit);
+        self
+    }
+
     /// The sender.
     pub fn build(self) -> AmeriCommerceSender {
         let rule = match self.transport {
@@ -109,7 +125,10 @@ impl AmeriCommerceSenderBuilder {
                 transport: self.transport,
                 rule,
                 timeout: self.timeout,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    exchanges: Recent::new(self.journal_limit),
+                    ..State::default()
+                }),
             }),
         }
     }
@@ -130,7 +149,7 @@ pub(super) struct Shared {
 pub(super) struct State {
     pub(super) webhooks: Store,
     pub(super) cache: ReplyCache,
-    pub(super) exchanges: Vec<Exchange>,
+    pub(super) exchanges: Recent<Exchange>,
 }
 
 impl Shared {
@@ -174,6 +193,7 @@ impl AmeriCommerceSender {
             clock: Arc::new(SystemClock),
             transport: Transport::Http,
             timeout: Duration::from_secs(10),
+            journal_limit: None,
         }
     }
 
@@ -226,9 +246,16 @@ impl AmeriCommerceSender {
     }
 
     /// Every request sent so far (fallbacks included; cache hits send
-    /// nothing), in the order they finished.
+    /// nothing), in the order they finished; under a
+    /// [`journal_limit`](AmeriCommerceSenderBuilder::journal_limit), only the
+    /// most recent ones.
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.shared.state().exchanges.clone()
+        self.shared.state().exchanges.to_vec()
+    }
+
+    /// How many requests were sent so far, those dropped by the limit included.
+    pub fn total_exchanges(&self) -> usize {
+        self.shared.state().exchanges.total()
     }
 
     /// The store id of subscriptions created without one.

@@ -39,6 +39,7 @@ pub struct WorkspaceSenderBuilder {
     transport: Transport,
     timeout: Duration,
     events: Vec<WorkspaceEvent>,
+    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for WorkspaceSenderBuilder {
@@ -48,6 +49,7 @@ impl fmt::Debug for WorkspaceSenderBuilder {
             .field("transport", &self.transport)
             .field("timeout", &self.timeout)
             .field("events", &self.events)
+            .field("journal_limit", &self.journal_limit)
             .finish()
     }
 }
@@ -103,6 +105,21 @@ impl WorkspaceSenderBuilder {
         self
     }
 
+    /// Keeps only the `limit` most recent test deliveries in the
+    /// [`journal`](WorkspaceSender::journal), dropping the oldest (default:
+    /// keeps everything).
+    ///
+    /// [`Journal::wait_for`] still counts every attempt, and
+    /// [`Journal::total_attempts`] says how many there were; everything else
+    /// the journal returns sees only what is kept.
+    /// Meant for long-running use such as `webhook-guard serve`, whose memory
+    /// would otherwise grow with every test run.
+    #[must_use]
+    pub fn journal_limit(mut self, limit: usize) -> Self {
+        self.journal_limit = Some(limit);
+        self
+    }
+
     /// The sender.
     pub fn build(self) -> WorkspaceSender {
         WorkspaceSender {
@@ -114,7 +131,7 @@ impl WorkspaceSenderBuilder {
                 webhooks: Mutex::new(BTreeMap::new()),
                 next_webhook: AtomicU64::new(0),
                 next_delivery: AtomicU64::new(0),
-                journal: Journal::default(),
+                journal: Journal::with_limit(self.journal_limit),
             }),
         }
     }
@@ -219,6 +236,7 @@ impl WorkspaceSender {
             transport: Transport::Http,
             timeout: Duration::from_secs(10),
             events: WorkspaceEvent::defaults(),
+            journal_limit: None,
         }
     }
 

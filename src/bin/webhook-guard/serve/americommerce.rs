@@ -37,6 +37,7 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .store_id(context.store_id.clone())
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
+        .journal_limit(context.journal_limit)
         .build();
     Ok(Router::new()
         .route("/api/v1/webhooks", get(list).post(create))

@@ -70,7 +70,8 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .http()
         .store_id(context.store_id.clone())
         .clock(Arc::clone(&context.clock))
-        .attempt_timeout(context.attempt_timeout);
+        .attempt_timeout(context.attempt_timeout)
+        .journal_limit(context.journal_limit);
     if let Some(callback) = &context.callback {
         builder = builder.callback(callback.clone());
     }

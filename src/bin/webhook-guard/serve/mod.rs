@@ -66,6 +66,12 @@ pub struct ServeArgs {
     /// How long one delivery attempt may take before it counts as failed
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     timeout: u64,
+
+    /// How many of the most recent delivery attempts (and deliveries) each
+    /// vendor keeps in memory; older ones are dropped, so a long-running
+    /// server does not grow without bound (every attempt is still logged)
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    journal_limit: usize,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -91,6 +97,8 @@ pub(crate) struct Context {
     pub(crate) callback: Option<String>,
     /// How long one delivery attempt may take.
     pub(crate) attempt_timeout: Duration,
+    /// How many recent attempts and deliveries each vendor's sender keeps.
+    pub(crate) journal_limit: usize,
 }
 
 /// Logs one delivery attempt on stdout, as one line prefixed by the vendor.
@@ -119,6 +127,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, CliError> {
         store_id: args.store_id.clone(),
         callback: args.callback.clone(),
         attempt_timeout: Duration::from_secs(args.timeout.max(1)),
+        journal_limit: args.journal_limit,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

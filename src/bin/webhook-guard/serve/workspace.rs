@@ -35,6 +35,7 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .http()
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
+        .journal_limit(context.journal_limit)
         .build();
     Ok(Router::new()
         .route("/v1/workspaces/{workspace}/webhook-events", get(events))
