@@ -247,8 +247,8 @@ bench() {
             NR == 1 || $1 < lo { lo = $1 }
             NR == 1 || $1 > hi { hi = $1 }
             END {
-                if ((hi - lo) / m > 0.10)
-                    printf "  note: the ratios spread from %.3f to %.3f: the machine was busy, the median is unreliable\n", lo, hi
+                if ((hi - lo) / m > 0.20)
+                    printf "  note: the ratios spread from %.3f to %.3f, over 20%% of the median: a noisy run (a busy machine?); more or longer rounds steady it\n", lo, hi
             }' "$tmp/$framework${path//\//_}.ratio"
         ratio_lines+=("$label throughput ratio: $(printf '%.3f' "$ratio") (goal >= 0.90: $(
             awk -v r="$ratio" 'BEGIN { print (r >= 0.90 ? "met" : "not met") }'
