@@ -1,17 +1,16 @@
 //! The examples as a user runs them: built binaries listening on loopback, and
 //! the checks every receiver example must pass.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::client::send_h1;
 use super::delivery::Delivery;
 use super::php::{php_available, php_send};
+use super::process::Spawned;
 
 /// The store key the receiver examples are started with.
 pub const SECRET: &str = "php-interop-store-key";
@@ -22,37 +21,29 @@ const LINE: Duration = Duration::from_secs(10);
 
 /// A running example, killed when dropped, whatever the test's outcome.
 pub struct Running {
-    child: Child,
+    process: Spawned,
     pub addr: SocketAddr,
-    stdout: Receiver<String>,
-    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Running {
     /// The next line the example printed on stdout.
     pub fn next_line(&self) -> String {
-        self.stdout
+        self.process
+            .stdout
             .recv_timeout(LINE)
             .unwrap_or_else(|_| panic!("no stdout line; stderr: {:?}", self.stderr()))
     }
 
     /// Fails if the example printed anything more on stdout.
     pub fn assert_quiet(&self) {
-        if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(200)) {
+        if let Ok(line) = self.process.stdout.recv_timeout(Duration::from_millis(200)) {
             panic!("unexpected stdout line {line:?}");
         }
     }
 
     /// Every line the example printed on stderr so far.
     pub fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stderr()
     }
 }
 
@@ -112,53 +103,28 @@ pub fn start(name: &str, env: &[(&str, &str)], unset: &[&str]) -> Running {
     command
         .env("BIND", "127.0.0.1:0")
         .env("RUST_LOG", "webhook_guard=debug")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .envs(env.iter().copied());
     for var in unset {
         command.env_remove(var);
     }
-    let mut child = command.spawn().expect("spawn the example");
-
-    let (line_tx, stdout) = mpsc::channel();
-    let out = child.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
+    let process = Spawned::spawn(command, name);
+    // The example says where it listens on stderr, once it does.
+    let deadline = Instant::now() + STARTUP;
+    let addr = loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let line = process
+            .stderr_lines
+            .recv_timeout(wait)
+            .unwrap_or_else(|_| panic!("{name} did not start; stderr: {:?}", process.stderr()));
+        if let Some(addr) = line
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.parse::<SocketAddr>().ok())
+        {
+            break addr;
         }
-    });
-
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let (addr_tx, addr_rx) = mpsc::channel();
-    let err = child.stderr.take().expect("piped stderr");
-    let lines = Arc::clone(&stderr);
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if let Some(addr) = line
-                .strip_prefix("listening on http://")
-                .and_then(|rest| rest.split('/').next())
-                .and_then(|addr| addr.parse::<SocketAddr>().ok())
-            {
-                let _ = addr_tx.send(addr);
-            }
-            if let Ok(mut lines) = lines.lock() {
-                lines.push(line);
-            }
-        }
-    });
-
-    // From here on, the child is killed on every path, panics included.
-    let mut running = Running {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        stdout,
-        stderr,
     };
-    running.addr = addr_rx
-        .recv_timeout(STARTUP)
-        .unwrap_or_else(|_| panic!("{name} did not start; stderr: {:?}", running.stderr()));
-    running
+    Running { process, addr }
 }
 
 /// The clock now, in Unix seconds.

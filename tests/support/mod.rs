@@ -12,6 +12,7 @@ pub mod compare;
 pub mod delivery;
 pub mod examples;
 pub mod php;
+pub mod process;
 #[cfg(feature = "cli")]
 pub mod serve;
 pub mod servers;

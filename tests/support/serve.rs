@@ -1,71 +1,41 @@
 //! `webhook-guard serve` as a user runs it: the built binary on a loopback
 //! port, its stdout read line by line, and a small JSON-over-HTTP client.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::client::{RawResponse, Until, send_raw};
+use super::process::Spawned;
 
 const STARTUP: Duration = Duration::from_secs(30);
 
 /// A running `webhook-guard serve`, killed when dropped.
 pub struct Server {
-    child: Child,
+    process: Spawned,
     pub addr: SocketAddr,
-    stdout: Receiver<String>,
-    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts `webhook-guard serve --bind 127.0.0.1:0 --store-key KEY` plus
     /// `args`, and waits for its `listening on http://ADDR` line.
     pub fn start(store_key: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-guard"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_webhook-guard"));
+        command
             .args(["serve", "--bind", "127.0.0.1:0", "--store-key", store_key])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn webhook-guard serve");
-        let (line_tx, stdout) = mpsc::channel();
-        let out = child.stdout.take().expect("piped stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = line_tx.send(line);
-            }
-        });
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let err = child.stderr.take().expect("piped stderr");
-        let lines = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if let Ok(mut lines) = lines.lock() {
-                    lines.push(line);
-                }
-            }
-        });
-        let mut server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            stdout,
-            stderr,
-        };
-        let first = server
+            .args(args);
+        let process = Spawned::spawn(command, "webhook-guard serve");
+        let first = process
             .stdout
             .recv_timeout(STARTUP)
-            .unwrap_or_else(|_| panic!("serve did not start; stderr: {:?}", server.stderr()));
-        server.addr = first
+            .unwrap_or_else(|_| panic!("serve did not start; stderr: {:?}", process.stderr()));
+        let addr = first
             .strip_prefix("listening on http://")
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-        server
+        Self { process, addr }
     }
 
     /// `http://ADDR{path}`.
@@ -75,14 +45,14 @@ impl Server {
 
     /// The next line printed on stdout, waiting up to `wait`.
     pub fn next_line(&self, wait: Duration) -> Option<String> {
-        self.stdout.recv_timeout(wait).ok()
+        self.process.stdout.recv_timeout(wait).ok()
     }
 
     /// Every stdout line printed so far and not yet read, waiting `settle`
     /// for stragglers.
     pub fn drain_lines(&self, settle: Duration) -> Vec<String> {
         let mut lines = Vec::new();
-        while let Ok(line) = self.stdout.recv_timeout(settle) {
+        while let Ok(line) = self.process.stdout.recv_timeout(settle) {
             lines.push(line);
         }
         lines
@@ -90,7 +60,7 @@ impl Server {
 
     /// Every line printed on stderr so far.
     pub fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+        self.process.stderr()
     }
 
     /// One request to the server; `body` is sent as `application/json`.
@@ -106,25 +76,7 @@ impl Server {
         content_type: Option<&str>,
         body: &str,
     ) -> Answer {
-        let addr = self.addr;
-        let mut head =
-            format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        if let Some(content_type) = content_type {
-            head.push_str(&format!("Content-Type: {content_type}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(body.as_bytes());
-        let raw = send_raw(addr, &bytes, Until::Closed).await;
-        let json = serde_json::from_slice(&raw.body).ok();
-        Answer { raw, json }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        exchange(self.addr, method, path_and_query, content_type, Some(body)).await
     }
 }
 
@@ -148,22 +100,36 @@ impl Answer {
     }
 }
 
-/// `method path_and_query` over HTTP/1.1 with `Connection: close`.
+/// `method path_and_query` over HTTP/1.1 with `Connection: close`; `body`
+/// is sent as `application/json`.
 pub async fn request(
     addr: SocketAddr,
     method: &str,
     path_and_query: &str,
     body: Option<&str>,
 ) -> Answer {
+    let content_type = body.map(|_| "application/json");
+    exchange(addr, method, path_and_query, content_type, body).await
+}
+
+/// One request with a `Content-Type` if given and a `Content-Length` for
+/// any body (0 for a bodiless method other than GET and HEAD).
+async fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    content_type: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
     let mut head =
         format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(body) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    } else if method != "GET" && method != "HEAD" {
-        head.push_str("Content-Length: 0\r\n");
+    if let Some(content_type) = content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    match body {
+        Some(body) => head.push_str(&format!("Content-Length: {}\r\n", body.len())),
+        None if method != "GET" && method != "HEAD" => head.push_str("Content-Length: 0\r\n"),
+        None => {}
     }
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
