@@ -121,7 +121,7 @@ fn has_prefix(name: &[u8]) -> bool {
 ///
 /// The values and any name the vendor does not send live in one string: one
 /// allocation per delivery, not one per header.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SignedHeaders {
     text: String,
     /// Sorted by name.
@@ -212,8 +212,8 @@ impl SignedHeaders {
         self.json().to_vec()
     }
 
-    /// Sorts `entries` by name, refuses a name seen twice, and appends the
-    /// signed JSON to `text`.
+    /// Sorts `entries` (whose text is in `text`) by name, refuses a name
+    /// seen twice, and encodes the signed JSON.
     fn new(text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
         fn name<'a>(text: &'a str, entry: &'a Entry) -> &'a [u8] {
             slice_name(text, &entry.name).as_bytes()
@@ -260,6 +260,17 @@ fn slice_name<'a>(text: &'a str, name: &'a Name) -> &'a str {
     match name {
         Name::Known(name) => name,
         Name::Other(range) => slice(text, range),
+    }
+}
+
+impl Default for SignedHeaders {
+    /// No headers: what PHP signs for an empty array, `[]`.
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            entries: Vec::new(),
+            json: "[]".to_owned(),
+        }
     }
 }
 
@@ -459,6 +470,14 @@ mod tests {
                 assert_eq!(has_prefix(&name), expected, "{name:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_default_is_the_empty_set_php_signs_as_a_list() {
+        let empty = SignedHeaders::from_pairs([("content-type", "text/plain")]).unwrap();
+        assert_eq!(SignedHeaders::default(), empty);
+        assert_eq!(SignedHeaders::default().json(), b"[]");
+        assert_eq!(DeliveryHeaders::default().signed().json(), b"[]");
     }
 
     #[test]
