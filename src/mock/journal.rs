@@ -631,14 +631,8 @@ impl Journal {
         attempts: usize,
         timeout: Duration,
     ) -> Result<Vec<Attempt>, WaitTimeout> {
-        self.wait_until(
-            "attempts",
-            attempts,
-            timeout,
-            |state| state.attempts.total(),
-            |state| state.attempts.to_vec(),
-        )
-        .await
+        self.wait_until("attempts", attempts, timeout, |state| &state.attempts)
+            .await
     }
 
     /// Waits until at least `deliveries` deliveries have finished (all their
@@ -649,24 +643,19 @@ impl Journal {
         deliveries: usize,
         timeout: Duration,
     ) -> Result<Vec<Delivery>, WaitTimeout> {
-        self.wait_until(
-            "deliveries",
-            deliveries,
-            timeout,
-            |state| state.deliveries.total(),
-            |state| state.deliveries.to_vec(),
-        )
-        .await
+        self.wait_until("deliveries", deliveries, timeout, |state| &state.deliveries)
+            .await
     }
 
-    async fn wait_until<T>(
+    /// Waits until `record` has had at least `wanted` items (counting those
+    /// a limit dropped), then returns the kept ones.
+    async fn wait_until<T: Clone>(
         &self,
         what: &'static str,
         wanted: usize,
         timeout: Duration,
-        count: impl Fn(&State) -> usize,
-        kept: impl Fn(&State) -> T,
-    ) -> Result<T, WaitTimeout> {
+        record: impl Fn(&State) -> &Recent<T>,
+    ) -> Result<Vec<T>, WaitTimeout> {
         let started = tokio::time::Instant::now();
         let deadline = started + timeout;
         loop {
@@ -676,12 +665,12 @@ impl Journal {
             changed.as_mut().enable();
             {
                 let state = self.lock();
-                if count(&state) >= wanted {
-                    return Ok(kept(&state));
+                if record(&state).total() >= wanted {
+                    return Ok(record(&state).to_vec());
                 }
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                let seen = count(&self.lock());
+                let seen = record(&self.lock()).total();
                 return Err(WaitTimeout {
                     what,
                     wanted,
