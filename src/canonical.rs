@@ -317,53 +317,26 @@ impl DeliveryHeaders {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut text = String::with_capacity(256);
-        let mut entries = Vec::with_capacity(8);
-        let mut signature = None;
+        let mut collector = Collector::default();
         for (name, value) in pairs {
-            let (name, value) = (name.as_ref(), value.as_ref());
-            if !has_prefix(name) {
-                continue;
-            }
-            let name = match known_name(name) {
-                Some(names::SIGNATURE) => {
-                    let raw = match std::str::from_utf8(value) {
-                        Ok(value) => RawSignature::InText(push(&mut text, value)),
-                        Err(_) => RawSignature::Bytes(value.into()),
-                    };
-                    if signature.replace(raw).is_some() {
-                        return Err(duplicate(names::SIGNATURE));
-                    }
-                    continue;
-                }
-                Some(known) => Name::Known(known),
-                None => {
-                    let Ok(name) = std::str::from_utf8(name) else {
-                        tracing::debug!("X-Webhook-* header name is not UTF-8");
-                        return Err(Error::new(
-                            ErrorKind::MalformedHeaders,
-                            "header name is not UTF-8",
-                        ));
-                    };
-                    let start = text.len();
-                    push_vendor_case(&mut text, name);
-                    Name::Other(start..text.len())
-                }
-            };
-            let Ok(value) = std::str::from_utf8(value) else {
-                tracing::debug!(header = %slice_name(&text, &name), "signed header value is not UTF-8");
-                return Err(Error::new(
-                    ErrorKind::MalformedHeaders,
-                    "signed header value is not UTF-8",
-                ));
-            };
-            let value = push(&mut text, value);
-            entries.push(Entry { name, value });
+            collector.push(name.as_ref(), value.as_ref())?;
         }
-        Ok(Self {
-            signed: SignedHeaders::new(text, entries)?,
-            signature,
-        })
+        collector.finish()
+    }
+
+    /// Collects the `X-Webhook-*` headers of any [`HeaderSource`](crate::HeaderSource).
+    pub fn from_source(headers: &(impl crate::HeaderSource + ?Sized)) -> Result<Self, Error> {
+        let mut collector = Collector::default();
+        let mut failed = None;
+        headers.visit_headers(&mut |name, value| {
+            if failed.is_none() {
+                failed = collector.push(name, value).err();
+            }
+        });
+        match failed {
+            Some(error) => Err(error),
+            None => collector.finish(),
+        }
     }
 
     /// Collects the `X-Webhook-*` headers of an `http` 1 header map.
@@ -397,6 +370,74 @@ impl fmt::Debug for DeliveryHeaders {
             .field("signed", &self.signed)
             .field("has_signature", &self.signature.is_some())
             .finish()
+    }
+}
+
+/// Builds [`DeliveryHeaders`] one header line at a time.
+struct Collector {
+    text: String,
+    entries: Vec<Entry>,
+    signature: Option<RawSignature>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self {
+            text: String::with_capacity(256),
+            entries: Vec::with_capacity(8),
+            signature: None,
+        }
+    }
+}
+
+impl Collector {
+    fn push(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
+        if !has_prefix(name) {
+            return Ok(());
+        }
+        let text = &mut self.text;
+        let name = match known_name(name) {
+            Some(names::SIGNATURE) => {
+                let raw = match std::str::from_utf8(value) {
+                    Ok(value) => RawSignature::InText(push(text, value)),
+                    Err(_) => RawSignature::Bytes(value.into()),
+                };
+                if self.signature.replace(raw).is_some() {
+                    return Err(duplicate(names::SIGNATURE));
+                }
+                return Ok(());
+            }
+            Some(known) => Name::Known(known),
+            None => {
+                let Ok(name) = std::str::from_utf8(name) else {
+                    tracing::debug!("X-Webhook-* header name is not UTF-8");
+                    return Err(Error::new(
+                        ErrorKind::MalformedHeaders,
+                        "header name is not UTF-8",
+                    ));
+                };
+                let start = text.len();
+                push_vendor_case(text, name);
+                Name::Other(start..text.len())
+            }
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            tracing::debug!(header = %slice_name(text, &name), "signed header value is not UTF-8");
+            return Err(Error::new(
+                ErrorKind::MalformedHeaders,
+                "signed header value is not UTF-8",
+            ));
+        };
+        let value = push(text, value);
+        self.entries.push(Entry { name, value });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<DeliveryHeaders, Error> {
+        Ok(DeliveryHeaders {
+            signed: SignedHeaders::new(self.text, self.entries)?,
+            signature: self.signature,
+        })
     }
 }
 

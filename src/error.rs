@@ -7,22 +7,28 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// An `X-Webhook-*` header is sent twice, is not UTF-8, or the timestamp is
-    /// not an integer. 400.
+    /// A header the recipe reads is sent twice, is not UTF-8, or does not
+    /// parse (e.g. the timestamp is not an integer). 400.
     MalformedHeaders,
-    /// No `X-Webhook-Signature` header. 401.
+    /// The recipe's signature header is missing. 401.
     MissingSignature,
-    /// The signature is not base64, not 32 bytes, or matches no key. 401.
+    /// The signature is not base64, has the wrong length, or matches no key;
+    /// a covered body digest differs from the body; a URL token is missing
+    /// or wrong. 401.
     ///
     /// These cases are deliberately one kind: the caller learns nothing about
     /// which byte or which key failed.
     InvalidSignature,
-    /// The verifier requires `X-Webhook-Timestamp` and none was sent. 401.
+    /// The recipe (or the verifier) requires a timestamp and none was sent. 401.
     MissingTimestamp,
-    /// `X-Webhook-Timestamp` is further from now than the tolerance. 401.
+    /// The signed timestamp is further from now than the tolerance. 401.
     TimestampOutsideTolerance,
     /// The same signed delivery was already accepted inside the window. 401.
     Replayed,
+    /// The signature covers neither the body nor a digest of it, so anyone who
+    /// saw one delivery could send any body under it. 401. (UP42 only: see
+    /// [`Up42::danger_accept_unsigned_body`](crate::up42::Up42::danger_accept_unsigned_body).)
+    BodyNotSigned,
     /// The key resolver knows no keys for this tenant. 401.
     UnknownTenant,
     /// The key resolver or the replay store failed; the sender should retry. 503.
@@ -45,6 +51,7 @@ impl ErrorKind {
             | Self::MissingTimestamp
             | Self::TimestampOutsideTolerance
             | Self::Replayed
+            | Self::BodyNotSigned
             | Self::UnknownTenant => 401,
             Self::PayloadTooLarge => 413,
             Self::Unavailable => 503,
@@ -61,6 +68,7 @@ impl ErrorKind {
             Self::MissingTimestamp => "missing webhook timestamp",
             Self::TimestampOutsideTolerance => "webhook timestamp outside tolerance",
             Self::Replayed => "webhook already delivered",
+            Self::BodyNotSigned => "webhook body not signed",
             Self::UnknownTenant => "unknown webhook tenant",
             Self::Unavailable => "webhook verification unavailable",
             Self::PayloadTooLarge => "webhook body too large",
@@ -122,6 +130,12 @@ impl Error {
     pub fn detail(&self) -> &'static str {
         self.detail
     }
+}
+
+/// A refusal found by the verifier or a recipe, logged at debug where found.
+pub(crate) fn refuse(kind: ErrorKind, detail: &'static str) -> Error {
+    tracing::debug!(status = kind.status(), detail, "webhook refused");
+    Error::new(kind, detail)
 }
 
 /// One `tracing` event per refused delivery, for the framework adapters:

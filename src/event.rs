@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::canonical::{SignedHeaders, names};
 use crate::keys::KeyId;
+use crate::scheme::Signed;
 
 macro_rules! vendor_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
@@ -116,27 +117,105 @@ pub struct ErrorNotice {
 /// A delivery whose signature verified (and that passed the freshness and
 /// replay checks the verifier was configured with). Cheap to clone: the body
 /// is reference-counted.
+///
+/// The accessors shared by every recipe are [`body`](Self::body),
+/// [`payload`](Self::payload), [`key_id`](Self::key_id),
+/// [`timestamp`](Self::timestamp), [`signed_header`](Self::signed_header) and
+/// [`body_authenticated`](Self::body_authenticated); `entity`, `action`,
+/// `store_id` and `error_notice` read API2Cart's headers (`None` under the
+/// other recipes), [`message_id`](Self::message_id) Standard Webhooks'.
 #[derive(Clone, Debug)]
 pub struct VerifiedWebhook {
+    scheme: &'static str,
+    /// API2Cart's signed headers; empty under the other recipes.
     headers: SignedHeaders,
+    /// The other recipes' signed headers: lowercase names, signing order.
+    covered: Vec<(String, String)>,
     body: Bytes,
     key_id: KeyId,
     timestamp: Option<i64>,
+    body_authenticated: bool,
 }
 
 impl VerifiedWebhook {
+    /// An API2Cart delivery.
+    #[cfg(test)]
     pub(crate) fn new(
         headers: SignedHeaders,
         body: Bytes,
         key_id: KeyId,
         timestamp: Option<i64>,
     ) -> Self {
-        Self {
-            headers,
+        Self::from_parts(
+            "api2cart",
+            Signed::Api2Cart(headers),
             body,
             key_id,
             timestamp,
+            true,
+        )
+    }
+
+    pub(crate) fn from_parts(
+        scheme: &'static str,
+        signed: Signed,
+        body: Bytes,
+        key_id: KeyId,
+        timestamp: Option<i64>,
+        body_authenticated: bool,
+    ) -> Self {
+        let (headers, covered) = match signed {
+            Signed::Api2Cart(headers) => (headers, Vec::new()),
+            Signed::Headers(covered) => (SignedHeaders::default(), covered),
+        };
+        Self {
+            scheme,
+            headers,
+            covered,
+            body,
+            key_id,
+            timestamp,
+            body_authenticated,
         }
+    }
+
+    /// The recipe that verified it ([`Scheme::name`](crate::Scheme::name)).
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    /// The value of a header the signature covers, by name in any case.
+    pub fn signed_header(&self, name: &str) -> Option<&str> {
+        if self.covered.is_empty() {
+            return self.headers.get(&crate::canonical_name(name)?);
+        }
+        self.covered
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The headers the signature covers, as `(name, value)` in signing order:
+    /// API2Cart's in vendor case, the other recipes' in lower case.
+    pub fn signed_headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let others = self.covered.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        self.headers.iter().chain(others)
+    }
+
+    /// Standard Webhooks' `webhook-id`: the message's idempotency key, the
+    /// same on every retry of one message.
+    pub fn message_id(&self) -> Option<&str> {
+        (self.scheme == crate::standard::NAME)
+            .then(|| self.signed_header("webhook-id"))
+            .flatten()
+    }
+
+    /// False when nothing binds the body to the signature: a URL token
+    /// (which authenticates the URL only), or a UP42 delivery let through by
+    /// [`danger_accept_unsigned_body`](crate::up42::Up42::danger_accept_unsigned_body).
+    /// Such a body may have been written by anyone who saw one delivery.
+    pub fn body_authenticated(&self) -> bool {
+        self.body_authenticated
     }
 
     /// `X-Webhook-Entity`, when sent.
@@ -156,7 +235,8 @@ impl VerifiedWebhook {
             .map(|s| StoreId(s.to_owned()))
     }
 
-    /// `X-Webhook-Timestamp` in Unix seconds, when sent.
+    /// The signed timestamp in Unix seconds, when sent (API2Cart's
+    /// `X-Webhook-Timestamp`, UP42's `created`, Standard's `webhook-timestamp`).
     pub fn timestamp(&self) -> Option<i64> {
         self.timestamp
     }
@@ -184,7 +264,8 @@ impl VerifiedWebhook {
         &self.key_id
     }
 
-    /// Every signed `X-Webhook-*` header, in vendor case.
+    /// Every signed `X-Webhook-*` header, in vendor case (API2Cart; empty
+    /// under the other recipes).
     pub fn headers(&self) -> &SignedHeaders {
         &self.headers
     }

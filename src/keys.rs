@@ -13,7 +13,7 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// The name a key goes by in logs and in [`VerifiedWebhook::key_id`](crate::VerifiedWebhook::key_id).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct KeyId(Arc<str>);
+pub struct KeyId(pub(crate) Arc<str>);
 
 impl KeyId {
     /// The id as text.
@@ -73,12 +73,36 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// An ed25519 public key, for Standard Webhooks' `v1a` signatures (feature
+/// `ed25519`). Made by [`StandardWebhooks::public_key`](crate::standard::StandardWebhooks::public_key).
+#[cfg(feature = "ed25519")]
+#[derive(Clone, Debug)]
+pub struct PublicKey {
+    pub(crate) id: KeyId,
+    pub(crate) key: ed25519_dalek::VerifyingKey,
+}
+
+#[cfg(feature = "ed25519")]
+impl PublicKey {
+    /// The key's id.
+    pub fn id(&self) -> &KeyId {
+        &self.id
+    }
+}
+
 /// The keys a delivery may be signed with. Several keys allow rotation: a
 /// delivery is accepted when any of them matches, and the match is reported.
 /// Cheap to clone.
+///
+/// A secret is used as the recipe says: API2Cart's store key, a UP42 webhook
+/// secret and a URL token are the UTF-8 bytes given to [`KeySet::single`];
+/// a Standard Webhooks `whsec_` secret is base64, decoded by
+/// [`StandardWebhooks::secret`](crate::standard::StandardWebhooks::secret).
 #[derive(Clone, Debug, Default)]
 pub struct KeySet {
     keys: Arc<[SigningKey]>,
+    #[cfg(feature = "ed25519")]
+    public_keys: Arc<[PublicKey]>,
 }
 
 impl KeySet {
@@ -91,27 +115,54 @@ impl KeySet {
     pub fn from_keys(keys: impl IntoIterator<Item = SigningKey>) -> Self {
         Self {
             keys: keys.into_iter().collect(),
+            #[cfg(feature = "ed25519")]
+            public_keys: Arc::new([]),
         }
     }
 
     /// A set with `key` added after the others.
     #[must_use]
     pub fn with_key(self, id: impl Into<Arc<str>>, secret: impl AsRef<[u8]>) -> Self {
-        Self::from_keys(
-            self.keys
-                .iter()
-                .cloned()
-                .chain([SigningKey::new(id, secret)]),
-        )
+        self.with_signing_key(SigningKey::new(id, secret))
     }
 
-    /// The keys in order.
+    /// A set with a prepared `key` added after the others.
+    #[must_use]
+    pub fn with_signing_key(self, key: SigningKey) -> Self {
+        Self {
+            keys: self.keys.iter().cloned().chain([key]).collect(),
+            #[cfg(feature = "ed25519")]
+            public_keys: self.public_keys,
+        }
+    }
+
+    /// A set with an ed25519 public key added (Standard Webhooks `v1a`).
+    #[cfg(feature = "ed25519")]
+    #[must_use]
+    pub fn with_public_key(self, key: PublicKey) -> Self {
+        Self {
+            public_keys: self.public_keys.iter().cloned().chain([key]).collect(),
+            keys: self.keys,
+        }
+    }
+
+    /// The MAC keys in order.
     pub fn keys(&self) -> &[SigningKey] {
         &self.keys
     }
 
+    /// The ed25519 public keys in order.
+    #[cfg(feature = "ed25519")]
+    pub fn public_keys(&self) -> &[PublicKey] {
+        &self.public_keys
+    }
+
     /// True when the set holds no key (and so accepts nothing).
     pub fn is_empty(&self) -> bool {
+        #[cfg(feature = "ed25519")]
+        if !self.public_keys.is_empty() {
+            return false;
+        }
         self.keys.is_empty()
     }
 }
@@ -121,6 +172,20 @@ impl FromIterator<SigningKey> for KeySet {
         Self::from_keys(iter)
     }
 }
+
+/// A secret that is not what its recipe says a secret is (e.g. a Standard
+/// Webhooks `whsec_` secret that is not base64 of 24 to 64 bytes). Says why,
+/// never what the secret was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyError(pub(crate) &'static str);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl StdError for KeyError {}
 
 /// Why a [`KeyResolver`] gave no keys.
 #[derive(Debug)]

@@ -181,18 +181,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod americommerce;
+pub mod api2cart;
 mod canonical;
 pub mod capture;
 mod clock;
+pub mod digest;
 mod error;
 mod event;
+mod head;
 mod keys;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod payload;
 pub mod php_json;
 mod replay;
+mod scheme;
 pub mod signature;
 mod signer;
+pub mod standard;
+mod structured;
+pub mod up42;
 mod verifier;
 
 #[cfg(feature = "tower")]
@@ -215,8 +222,14 @@ pub use canonical::{DeliveryHeaders, SignedHeaders, canonical_name, names};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use event::{Action, Entity, ErrorNotice, StoreId, VerifiedWebhook};
-pub use keys::{KeyId, KeyResolver, KeySet, ResolveError, ResolverFn, SigningKey, resolver_fn};
+pub use head::{HeaderSource, WithTarget};
+#[cfg(feature = "ed25519")]
+pub use keys::PublicKey;
+pub use keys::{
+    KeyError, KeyId, KeyResolver, KeySet, ResolveError, ResolverFn, SigningKey, resolver_fn,
+};
 pub use replay::{BoxFuture, InMemoryReplayGuard, ReplayCheck, ReplayGuard, ReplayKey};
+pub use scheme::{Claims, Scheme};
 pub use signer::Signer;
 pub use verifier::{
     DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, Verification, Verifier, VerifierBuilder,

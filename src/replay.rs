@@ -1,7 +1,7 @@
 //! Refusing a second delivery of the same signed message.
 //!
 //! A captured delivery can be sent again inside the timestamp tolerance; the
-//! guard remembers each accepted (store id, signature) until the timestamp
+//! guard remembers each accepted delivery's [`ReplayKey`] until the timestamp
 //! check would refuse it anyway. Only deliveries whose MAC verified are
 //! remembered, so the guard cannot be filled by forged requests.
 
@@ -15,40 +15,71 @@ use std::sync::Mutex;
 /// A boxed future, as returned by object-safe async traits here.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What identifies one signed delivery.
+/// What identifies one signed delivery, as its recipe defines it.
+///
+/// | recipe | scope | id |
+/// |---|---|---|
+/// | API2Cart | `X-Webhook-Store-Id` (empty when not sent) | the decoded signature |
+/// | UP42 | empty | the decoded signature |
+/// | Standard Webhooks | empty | `webhook-id` (the spec's idempotency key) |
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReplayKey {
-    store_id: String,
-    signature: [u8; 32],
+    scheme: &'static str,
+    scope: String,
+    id: Box<[u8]>,
 }
 
 impl ReplayKey {
-    /// The key of a delivery for `store_id` carrying `signature` (the decoded MAC).
+    /// The key of an API2Cart delivery for `store_id` carrying `signature`
+    /// (the decoded MAC).
     pub fn new(store_id: impl Into<String>, signature: [u8; 32]) -> Self {
+        Self::for_scheme("api2cart", store_id, signature)
+    }
+
+    /// The key of a delivery of the recipe named `scheme` (a
+    /// [`Scheme::name`](crate::Scheme::name)), unique within `scope`.
+    pub fn for_scheme(
+        scheme: &'static str,
+        scope: impl Into<String>,
+        id: impl Into<Box<[u8]>>,
+    ) -> Self {
         Self {
-            store_id: store_id.into(),
-            signature,
+            scheme,
+            scope: scope.into(),
+            id: id.into(),
         }
     }
 
-    /// The `X-Webhook-Store-Id` value (empty when none was sent).
+    /// The recipe's name.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    /// The scope: API2Cart's `X-Webhook-Store-Id` (empty when none was sent,
+    /// and for the other recipes).
     pub fn store_id(&self) -> &str {
-        &self.store_id
+        &self.scope
     }
 
-    /// The decoded signature. It is a MAC already made public on the wire.
-    pub fn signature(&self) -> &[u8; 32] {
-        &self.signature
+    /// What tells deliveries apart within the scope: a signature already made
+    /// public on the wire, or a delivery id.
+    pub fn id(&self) -> &[u8] {
+        &self.id
     }
 
-    /// A printable key for an external store, e.g. `webhook:1:<hex signature>`.
+    /// A printable key for an external store,
+    /// `<prefix><scheme>:<scope>:<hex id>`, e.g. `webhook:api2cart:1:ab12...`.
     pub fn to_store_key(&self, prefix: &str) -> String {
         use fmt::Write;
-        let mut out = String::with_capacity(prefix.len() + self.store_id.len() + 66);
+        let mut out = String::with_capacity(
+            prefix.len() + self.scheme.len() + self.scope.len() + 2 + 2 * self.id.len(),
+        );
         out.push_str(prefix);
-        out.push_str(&self.store_id);
+        out.push_str(self.scheme);
         out.push(':');
-        for byte in self.signature {
+        out.push_str(&self.scope);
+        out.push(':');
+        for byte in &self.id {
             let _ = write!(out, "{byte:02x}");
         }
         out
@@ -248,7 +279,7 @@ mod tests {
     fn store_key_is_printable() {
         assert_eq!(
             ReplayKey::new("7", [0xab; 32]).to_store_key("wh:"),
-            format!("wh:7:{}", "ab".repeat(32))
+            format!("wh:api2cart:7:{}", "ab".repeat(32))
         );
     }
 }

@@ -1,5 +1,7 @@
-//! The verification engine: headers in, a [`VerifiedWebhook`] out, with the body
-//! streamed through the MAC as it arrives.
+//! The verification engine: a request head in, a [`VerifiedWebhook`] out, with
+//! the body streamed through the MAC (and any covered digest) as it arrives.
+//! What is signed and how is the [`Scheme`]'s; everything else is here, the
+//! same for every recipe.
 
 use std::any::type_name;
 use std::fmt;
@@ -9,15 +11,19 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use hmac::Mac;
 
-use crate::canonical::{DeliveryHeaders, SignedHeaders, names};
+use subtle::ConstantTimeEq;
+
+use crate::api2cart::Api2Cart;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, ErrorKind};
+use crate::digest::DigestCheck;
+use crate::error::{Error, ErrorKind, refuse};
 use crate::event::VerifiedWebhook;
+use crate::head::HeaderSource;
 use crate::keys::{HmacSha256, KeyId, KeyResolver, KeySet, ResolveError};
 use crate::replay::{ReplayCheck, ReplayGuard, ReplayKey};
-use crate::signature::{self, MAC_LEN};
+use crate::scheme::{Claims, Proof, Scheme, Signed, Tag};
 
-/// How far `X-Webhook-Timestamp` may be from now by default: five minutes.
+/// How far a signed timestamp may be from now by default: five minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// The default body limit: 1 MiB.
@@ -61,8 +67,11 @@ pub struct Verifier<K = KeySet> {
 
 #[derive(Debug)]
 struct Policy {
+    scheme: Arc<dyn Scheme>,
     /// `None` when switched off with `danger_accept_any_timestamp`.
     tolerance: Option<u64>,
+    /// How far ahead of now a timestamp may be; `None`: as `tolerance`.
+    future_tolerance: Option<u64>,
     require_timestamp: bool,
     body_limit: usize,
     clock: Arc<dyn Clock>,
@@ -101,7 +110,9 @@ impl<K> Verifier<K> {
         VerifierBuilder {
             keys,
             policy: Policy {
+                scheme: Arc::new(Api2Cart),
                 tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
+                future_tolerance: None,
                 require_timestamp: false,
                 body_limit: DEFAULT_BODY_LIMIT,
                 clock: Arc::new(SystemClock),
@@ -126,34 +137,49 @@ impl<K> Verifier<K> {
         &self.keys
     }
 
-    /// Checks the headers, resolves the keys for `ctx` and starts the MAC; feed
-    /// the body to the returned [`Verification`] as it arrives.
+    /// The signing recipe.
+    pub fn scheme(&self) -> &dyn Scheme {
+        &*self.policy.scheme
+    }
+
+    /// Reads the request head with the recipe, checks freshness, resolves the
+    /// keys for `ctx` and starts the MAC; feed the body to the returned
+    /// [`Verification`] as it arrives.
     ///
-    /// Refuses at once, without reading any body, when the timestamp is
-    /// malformed (400), the signature is missing or malformed, the timestamp is
-    /// outside the tolerance, or the tenant is unknown (401), or the resolver
-    /// failed (503).
-    pub async fn begin_for<C: ?Sized>(
+    /// Refuses at once, without reading any body, when a header the recipe
+    /// reads is malformed (400), the signature is missing or malformed, the
+    /// timestamp is outside the tolerance, the tenant is unknown, or a URL
+    /// token is wrong (401), or the resolver failed (503).
+    pub async fn begin_for<C: ?Sized, H: HeaderSource>(
         &self,
         ctx: &C,
-        headers: DeliveryHeaders,
+        headers: H,
     ) -> Result<Verification, Error>
     where
         K: KeyResolver<C>,
     {
-        let timestamp = parse_timestamp(headers.signed())?;
-        let expected = match headers.signature() {
-            None => {
-                return Err(refuse(
-                    ErrorKind::MissingSignature,
-                    "no X-Webhook-Signature header",
-                ));
-            }
-            Some(value) => signature::decode(value)
-                .map_err(|detail| refuse(ErrorKind::InvalidSignature, detail))?,
-        };
+        let claims = self.read_head(headers)?;
+        self.begin_claims_for(ctx, claims).await
+    }
+
+    /// What the recipe reads off the head: the checks that need no I/O, for
+    /// adapters that answer them before anything is boxed.
+    pub(crate) fn read_head<H: HeaderSource>(&self, headers: H) -> Result<Claims, Error> {
+        self.policy.scheme.read(&headers)
+    }
+
+    /// [`begin_for`](Self::begin_for) from the claims [`read_head`](Self::read_head) returned.
+    pub(crate) async fn begin_claims_for<C: ?Sized>(
+        &self,
+        ctx: &C,
+        claims: Claims,
+    ) -> Result<Verification, Error>
+    where
+        K: KeyResolver<C>,
+    {
         let now = self.policy.clock.now();
-        self.policy.check_freshness(timestamp, now)?;
+        self.policy
+            .check_freshness(claims.timestamp, claims.timestamp_required, now)?;
         let keys = self.keys.resolve(ctx).await.map_err(|e| match e {
             ResolveError::UnknownTenant => {
                 refuse(ErrorKind::UnknownTenant, "no keys for this tenant")
@@ -166,35 +192,14 @@ impl<K> Verifier<K> {
         if keys.is_empty() {
             tracing::warn!("webhook key set is empty; every delivery will be refused");
         }
-        let signed = headers.into_signed();
-        let json = signed.json();
-        let macs = keys
-            .keys()
-            .iter()
-            .map(|key| {
-                let mut mac = key.mac();
-                mac.update(json);
-                (key.id().clone(), mac)
-            })
-            .collect();
-        Ok(Verification {
-            macs,
-            expected,
-            headers: signed,
-            timestamp,
-            now,
-            body: Body::Empty,
-            size_hint: 0,
-            received: 0,
-            policy: Arc::clone(&self.policy),
-        })
+        Verification::start(claims, &keys, now, Arc::clone(&self.policy))
     }
 
     /// Verifies a delivery whose body is already in memory.
-    pub async fn verify_for<C: ?Sized>(
+    pub async fn verify_for<C: ?Sized, H: HeaderSource>(
         &self,
         ctx: &C,
-        headers: DeliveryHeaders,
+        headers: H,
         body: Bytes,
     ) -> Result<VerifiedWebhook, Error>
     where
@@ -211,14 +216,14 @@ impl<K> Verifier<K> {
 
 impl<K: KeyResolver<()>> Verifier<K> {
     /// [`begin_for`](Self::begin_for) for key sources that need no context.
-    pub async fn begin(&self, headers: DeliveryHeaders) -> Result<Verification, Error> {
+    pub async fn begin<H: HeaderSource>(&self, headers: H) -> Result<Verification, Error> {
         self.begin_for(&(), headers).await
     }
 
     /// [`verify_for`](Self::verify_for) for key sources that need no context.
-    pub async fn verify(
+    pub async fn verify<H: HeaderSource>(
         &self,
-        headers: DeliveryHeaders,
+        headers: H,
         body: Bytes,
     ) -> Result<VerifiedWebhook, Error> {
         self.verify_for(&(), headers, body).await
@@ -226,13 +231,17 @@ impl<K: KeyResolver<()>> Verifier<K> {
 }
 
 impl Policy {
-    fn check_freshness(&self, timestamp: Option<i64>, now: i64) -> Result<(), Error> {
+    fn check_freshness(
+        &self,
+        timestamp: Option<i64>,
+        required: bool,
+        now: i64,
+    ) -> Result<(), Error> {
         match (timestamp, self.tolerance) {
-            (None, _) if self.require_timestamp => Err(refuse(
-                ErrorKind::MissingTimestamp,
-                "no X-Webhook-Timestamp header",
-            )),
-            (Some(ts), Some(tolerance)) if now.abs_diff(ts) > tolerance => {
+            (None, _) if required || self.require_timestamp => {
+                Err(refuse(ErrorKind::MissingTimestamp, "no signed timestamp"))
+            }
+            (Some(ts), Some(tolerance)) if now.abs_diff(ts) > self.allowed(ts, now, tolerance) => {
                 tracing::debug!(
                     timestamp = ts,
                     now,
@@ -245,6 +254,16 @@ impl Policy {
                 ))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The allowed distance of `ts` from `now`: a timestamp ahead of the
+    /// clock may have its own bound.
+    fn allowed(&self, ts: i64, now: i64, tolerance: u64) -> u64 {
+        if ts > now {
+            self.future_tolerance.unwrap_or(tolerance)
+        } else {
+            tolerance
         }
     }
 
@@ -268,11 +287,30 @@ pub struct VerifierBuilder<K> {
 }
 
 impl<K> VerifierBuilder<K> {
-    /// Refuses deliveries whose `X-Webhook-Timestamp` is further than `tolerance`
+    /// The signing recipe (default [`Api2Cart`]): [`Up42`](crate::up42::Up42),
+    /// [`StandardWebhooks`](crate::standard::StandardWebhooks),
+    /// [`UrlToken`](crate::americommerce::UrlToken).
+    #[must_use]
+    pub fn scheme(mut self, scheme: impl Scheme) -> Self {
+        self.policy.scheme = Arc::new(scheme);
+        self
+    }
+
+    /// Refuses deliveries whose signed timestamp is further than `tolerance`
     /// from now, in the past or the future (default 300 s; whole seconds).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.policy.tolerance = Some(tolerance.as_secs());
+        self
+    }
+
+    /// How far ahead of now a timestamp may be (default: the
+    /// [`tolerance`](Self::tolerance)). UP42's published receiver sample
+    /// refuses any timestamp ahead of its clock, which is `Duration::ZERO`
+    /// here; the default leaves room for clocks that drift.
+    #[must_use]
+    pub fn future_tolerance(mut self, tolerance: Duration) -> Self {
+        self.policy.future_tolerance = Some(tolerance.as_secs());
         self
     }
 
@@ -284,8 +322,9 @@ impl<K> VerifierBuilder<K> {
         self
     }
 
-    /// Refuses deliveries that carry no `X-Webhook-Timestamp` (401). Off by
-    /// default, because the vendor's documentation does not promise the header.
+    /// Refuses deliveries that carry no timestamp (401). Off by default,
+    /// because API2Cart does not promise `X-Webhook-Timestamp`; the other
+    /// recipes always require theirs.
     #[must_use]
     pub fn require_timestamp(mut self, required: bool) -> Self {
         self.policy.require_timestamp = required;
@@ -326,13 +365,25 @@ impl<K> VerifierBuilder<K> {
 
 /// One delivery being verified: feed it the body, then [`finish`](Self::finish).
 ///
-/// Each chunk goes into the MAC as it arrives, after the header JSON; the body
-/// is kept in one buffer (a single chunk is kept without copying) for the event.
+/// Each chunk goes into the MAC (and into every body digest the signature
+/// covers) as it arrives; the body is kept in one buffer (a single chunk is
+/// kept without copying) for the event.
 pub struct Verification {
+    /// One MAC state per key, when the delivery carries HMAC tags.
     macs: Vec<(KeyId, HmacSha256)>,
-    expected: [u8; MAC_LEN],
-    headers: SignedHeaders,
+    /// One stream per (public key, `v1a` signature) pair.
+    #[cfg(feature = "ed25519")]
+    streams: Vec<(KeyId, ed25519_dalek::StreamVerifier)>,
+    /// The signatures the delivery carries; any one may match.
+    tags: Vec<Tag>,
+    covers_body: bool,
+    /// The key a URL token matched, found before any body was read.
+    token_match: Option<KeyId>,
+    digests: Vec<DigestCheck>,
+    replay: Option<ReplayKey>,
+    signed: Signed,
     timestamp: Option<i64>,
+    body_authenticated: bool,
     now: i64,
     body: Body,
     size_hint: usize,
@@ -349,17 +400,89 @@ enum Body {
 impl fmt::Debug for Verification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verification")
-            .field("headers", &self.headers)
+            .field("scheme", &self.policy.scheme.name())
+            .field("signed", &self.signed)
             .field(
                 "keys",
                 &self.macs.iter().map(|(id, _)| id).collect::<Vec<_>>(),
             )
+            .field("digests", &self.digests)
             .field("received", &self.received)
             .finish_non_exhaustive()
     }
 }
 
 impl Verification {
+    /// Prepares the MAC states (each fed the prefix) or checks the URL token.
+    fn start(claims: Claims, keys: &KeySet, now: i64, policy: Arc<Policy>) -> Result<Self, Error> {
+        let prefix = claims.prefix();
+        let mut macs = Vec::new();
+        #[cfg(feature = "ed25519")]
+        let mut streams = Vec::new();
+        let mut token_match = None;
+        match &claims.proof {
+            Proof::Signed { tags, .. } => {
+                if tags.iter().any(|t| matches!(t, Tag::HmacSha256(_))) {
+                    macs = keys
+                        .keys()
+                        .iter()
+                        .map(|key| {
+                            let mut mac = key.mac();
+                            mac.update(prefix);
+                            (key.id().clone(), mac)
+                        })
+                        .collect();
+                }
+                #[cfg(feature = "ed25519")]
+                for tag in tags {
+                    if let Tag::Ed25519(signature) = tag {
+                        let signature = ed25519_dalek::Signature::from_bytes(signature);
+                        for key in keys.public_keys() {
+                            // A signature that is not even well-formed matches no key.
+                            if let Ok(mut stream) = key.key.verify_stream(&signature) {
+                                stream.update(prefix);
+                                streams.push((key.id.clone(), stream));
+                            }
+                        }
+                    }
+                }
+            }
+            Proof::Token(presented) => {
+                token_match = crate::americommerce::matching_token_key(keys, presented);
+                if token_match.is_none() {
+                    return Err(refuse(
+                        ErrorKind::InvalidSignature,
+                        "URL token matches no key",
+                    ));
+                }
+            }
+        }
+        let (tags, covers_body) = match claims.proof {
+            Proof::Signed {
+                tags, covers_body, ..
+            } => (tags, covers_body),
+            Proof::Token(_) => (Vec::new(), false),
+        };
+        Ok(Self {
+            macs,
+            #[cfg(feature = "ed25519")]
+            streams,
+            tags,
+            covers_body,
+            token_match,
+            digests: claims.digests.into_iter().map(DigestCheck::new).collect(),
+            replay: claims.replay,
+            signed: claims.signed,
+            timestamp: claims.timestamp,
+            body_authenticated: claims.body_authenticated,
+            now,
+            body: Body::Empty,
+            size_hint: 0,
+            received: 0,
+            policy,
+        })
+    }
+
     /// Tells how many body bytes to expect (e.g. from `Content-Length`), so the
     /// buffer is allocated once. Capped at the body limit.
     pub fn size_hint(&mut self, expected: usize) {
@@ -383,8 +506,17 @@ impl Verification {
             .filter(|&n| n <= self.policy.body_limit)
             .ok_or_else(too_large)?;
         self.received = received;
-        for (_, mac) in &mut self.macs {
-            mac.update(&chunk);
+        if self.covers_body {
+            for (_, mac) in &mut self.macs {
+                mac.update(&chunk);
+            }
+            #[cfg(feature = "ed25519")]
+            for (_, stream) in &mut self.streams {
+                stream.update(&chunk);
+            }
+        }
+        for digest in &mut self.digests {
+            digest.update(&chunk);
         }
         self.body = match std::mem::replace(&mut self.body, Body::Empty) {
             Body::Empty => Body::One(chunk),
@@ -402,24 +534,46 @@ impl Verification {
         Ok(())
     }
 
-    /// Compares the MAC under every key with the signature, each in constant
-    /// time, then consults the replay guard.
+    /// Compares the MAC under every key with every signature the delivery
+    /// carries, each in constant time, then every covered body digest, then
+    /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
-        let mut matched: Option<KeyId> = None;
+        let mut matched = self.token_match;
         for (id, mac) in self.macs {
-            // No early exit: every key is checked whatever the first ones say.
-            let ok = mac.verify_slice(&self.expected).is_ok();
-            if ok && matched.is_none() {
+            let computed = mac.finalize().into_bytes();
+            // No early exit: every key and tag is checked whatever the first ones say.
+            for tag in &self.tags {
+                let ok = match tag {
+                    Tag::HmacSha256(expected) => bool::from(computed.as_slice().ct_eq(expected)),
+                    #[cfg(feature = "ed25519")]
+                    Tag::Ed25519(_) => false,
+                };
+                if ok && matched.is_none() {
+                    matched = Some(id.clone());
+                }
+            }
+        }
+        #[cfg(feature = "ed25519")]
+        for (id, stream) in self.streams {
+            if stream.finalize_and_verify().is_ok() && matched.is_none() {
                 matched = Some(id);
             }
         }
         let key_id = matched
             .ok_or_else(|| refuse(ErrorKind::InvalidSignature, "signature matches no key"))?;
-        if let Some(guard) = &self.policy.replay_guard {
-            let store_id = self.headers.get(names::STORE_ID).unwrap_or_default();
-            let key = ReplayKey::new(store_id, self.expected);
+        let digests_match = self
+            .digests
+            .into_iter()
+            .fold(true, |all, digest| digest.matches() & all);
+        if !digests_match {
+            return Err(refuse(
+                ErrorKind::InvalidSignature,
+                "body does not match the signed digest",
+            ));
+        }
+        if let (Some(guard), Some(key)) = (&self.policy.replay_guard, &self.replay) {
             let expires_at = self.policy.replay_expiry(self.timestamp, self.now);
-            match guard.check_and_remember(&key, self.now, expires_at).await {
+            match guard.check_and_remember(key, self.now, expires_at).await {
                 Ok(ReplayCheck::First) => {}
                 Ok(ReplayCheck::Replay) => {
                     return Err(refuse(ErrorKind::Replayed, "delivery already accepted"));
@@ -439,41 +593,19 @@ impl Verification {
             Body::One(bytes) => bytes,
             Body::Many(buf) => buf.freeze(),
         };
-        tracing::debug!(key = %key_id, bytes = body.len(), "webhook verified");
-        Ok(VerifiedWebhook::new(
-            self.headers,
+        let scheme = self.policy.scheme.name();
+        tracing::debug!(scheme, key = %key_id, bytes = body.len(), "webhook verified");
+        Ok(VerifiedWebhook::from_parts(
+            scheme,
+            self.signed,
             body,
             key_id,
             self.timestamp,
+            self.body_authenticated,
         ))
     }
 }
 
-/// Parses `X-Webhook-Timestamp`: Unix seconds, ASCII digits only (no sign, no
-/// spaces), within `i64`.
-fn parse_timestamp(headers: &SignedHeaders) -> Result<Option<i64>, Error> {
-    let Some(text) = headers.get(names::TIMESTAMP) else {
-        return Ok(None);
-    };
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(not_an_integer());
-    }
-    // `parse` refuses the empty string and values beyond i64.
-    text.parse().map(Some).map_err(|_| not_an_integer())
-}
-
-fn not_an_integer() -> Error {
-    refuse(
-        ErrorKind::MalformedHeaders,
-        "X-Webhook-Timestamp is not an integer",
-    )
-}
-
 fn too_large() -> Error {
     refuse(ErrorKind::PayloadTooLarge, "body larger than the limit")
-}
-
-fn refuse(kind: ErrorKind, detail: &'static str) -> Error {
-    tracing::debug!(status = kind.status(), detail, "webhook refused");
-    Error::new(kind, detail)
 }

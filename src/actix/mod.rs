@@ -159,7 +159,17 @@ use actix_web::error::PayloadError;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderMap};
 use futures_core::Stream;
 
-use crate::{DeliveryHeaders, Error, ErrorKind, KeyResolver, VerifiedWebhook, Verifier};
+use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
+
+/// actix-web 4 carries `http` 0.2 headers: the core takes the raw pairs,
+/// every value of a repeated name included.
+impl HeaderSource for actix_web::http::header::HeaderMap {
+    fn visit_headers<'a>(&'a self, visit: &mut dyn FnMut(&'a [u8], &'a [u8])) {
+        for (name, value) in self.iter() {
+            visit(name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
+}
 
 pub use config::WebhookConfig;
 pub use error::WebhookRejection;
@@ -189,15 +199,10 @@ where
     if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(too_large("declared body length larger than the limit"));
     }
-    // actix-web 4 carries `http` 0.2 headers: the core takes the raw pairs,
-    // every value of a repeated name included.
-    let pairs = req
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    let headers = DeliveryHeaders::from_pairs(pairs)?;
-
-    let mut verification = verifier.begin_for(req, headers).await?;
+    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let mut verification = verifier
+        .begin_for(req, req.headers().with_target(target))
+        .await?;
     if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
         verification.size_hint(len);
     }

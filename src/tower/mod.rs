@@ -5,9 +5,9 @@
 //!
 //! 1. answers 413 at once when `Content-Length` is over
 //!    [`Verifier::body_limit`], without reading the body;
-//! 2. checks the `X-Webhook-*` headers and resolves the keys, with the
-//!    request's [`Parts`] as the [`KeyResolver`] context (400, 401 or 503
-//!    before any body byte is read);
+//! 2. reads the recipe's headers (and, for a URL token, the request target)
+//!    and resolves the keys, with the request's [`Parts`] as the
+//!    [`KeyResolver`] context (400, 401 or 503 before any body byte is read);
 //! 3. streams the body into the MAC frame by frame, answering 413 the moment it
 //!    crosses the limit (so it holds at most the limit plus one frame,
 //!    whatever the client sends) and 400 when the body cannot be read;
@@ -94,10 +94,10 @@ use std::pin::pin;
 use bytes::{Buf, Bytes};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 
-use crate::{DeliveryHeaders, Error, ErrorKind, KeyResolver, VerifiedWebhook, Verifier};
+use crate::{Claims, Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 pub use body::{ResponseBody, VerifiedBody};
 pub use future::ResponseFuture;
@@ -126,17 +126,19 @@ pub fn default_rejection(error: &Error) -> Response<Bytes> {
 
 /// What is known before the body is read.
 pub(crate) struct Prepared {
-    headers: DeliveryHeaders,
+    claims: Claims,
     size_hint: Option<usize>,
 }
 
 /// The checks that need no body and no I/O: the declared length against the
-/// limit (413), then the `X-Webhook-*` headers (400).
-pub(crate) fn prepare<B: Body>(
-    limit: usize,
-    headers: &HeaderMap,
+/// limit (413), then what the recipe reads off the head and the request
+/// target (400 or 401).
+pub(crate) fn prepare<K, B: Body>(
+    verifier: &Verifier<K>,
+    parts: &Parts,
     body: &B,
 ) -> Result<Prepared, Error> {
+    let (limit, headers) = (verifier.body_limit(), &parts.headers);
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
@@ -151,8 +153,9 @@ pub(crate) fn prepare<B: Body>(
     let size_hint = declared
         .or(hint.exact())
         .and_then(|len| usize::try_from(len).ok());
-    let headers = DeliveryHeaders::from_header_map(headers)?;
-    Ok(Prepared { headers, size_hint })
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let claims = verifier.read_head(headers.with_target(target))?;
+    Ok(Prepared { claims, size_hint })
 }
 
 /// Resolves the keys for `parts` and streams `body` through the MAC.
@@ -167,7 +170,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let mut verification = verifier.begin_for(parts, prepared.headers).await?;
+    let mut verification = verifier.begin_claims_for(parts, prepared.claims).await?;
     if let Some(len) = prepared.size_hint {
         verification.size_hint(len);
     }
@@ -195,7 +198,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let prepared = prepare(verifier.body_limit(), &parts.headers, &body)?;
+    let prepared = prepare(verifier, parts, &body)?;
     verify_body(verifier, parts, prepared, body).await
 }
 

@@ -99,7 +99,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        let prepared = match super::prepare(self.verifier.body_limit(), &parts.headers, &body) {
+        let prepared = match super::prepare(&self.verifier, &parts, &body) {
             Ok(prepared) => prepared,
             Err(error) => return ResponseFuture::rejected(&error, self.on_rejection.as_deref()),
         };

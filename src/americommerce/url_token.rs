@@ -1,0 +1,276 @@
+//! A secret token in the callback URL, for senders that sign nothing.
+//!
+//! AmeriCommerce's public REST and webhook docs describe no signature, shared
+//! secret or authentication header on webhook deliveries; the sender POSTs to
+//! the subscribed URL exactly as registered. What a receiver can do is
+//! register a URL carrying a long random token (`https://shop.example/hooks/
+//! americommerce?token=...` or `.../hooks/<token>/...`) and refuse any request
+//! without it. This authenticates the URL, not the body: anyone who learns
+//! the URL (a proxy log, a leaked config) can send any body, and nothing stops
+//! a replay. Keep the token out of logs ([`UrlToken::redact`]), rotate it
+//! through a [`KeySet`] of several, and treat what arrives as a claim to
+//! check against the store's API where it matters.
+//!
+//! | request | status |
+//! |---|---|
+//! | token present and equal to a key (constant time) | the handler runs |
+//! | no request target, no token, or an empty token | 401 missing signature |
+//! | token sent twice in the query | 400 |
+//! | token matching no key | 401 invalid signature |
+
+use std::borrow::Cow;
+
+use hmac::{KeyInit, Mac};
+
+use crate::error::{Error, ErrorKind, refuse};
+use crate::head::HeaderSource;
+use crate::keys::{HmacSha256, KeyId, KeySet};
+use crate::scheme::{Claims, Proof, Scheme, Signed};
+
+/// Where the token sits in the URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Place {
+    Query(Cow<'static, str>),
+    PathSegment(usize),
+}
+
+/// The URL-token recipe: the secret is a query parameter or a path segment of
+/// the request target, compared in constant time with each key of the set.
+///
+/// ```
+/// use webhook_guard::americommerce::UrlToken;
+/// use webhook_guard::{KeySet, Verifier};
+///
+/// // Registered with AmeriCommerce as https://shop.example/hooks/americommerce?token=<long random>
+/// let verifier = Verifier::builder(KeySet::single("k9Q2...long random token"))
+///     .scheme(UrlToken::query("token"))
+///     .build();
+/// # let _ = verifier;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlToken {
+    place: Place,
+}
+
+impl UrlToken {
+    /// The token is the query parameter `name` (`?name=<token>`),
+    /// percent-decoded.
+    pub fn query(name: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            place: Place::Query(name.into()),
+        }
+    }
+
+    /// The token is path segment `index` (0-based, after the leading `/`),
+    /// percent-decoded: `UrlToken::path_segment(1)` reads `/hooks/<token>/tax`.
+    pub fn path_segment(index: usize) -> Self {
+        Self {
+            place: Place::PathSegment(index),
+        }
+    }
+
+    /// The token in `target` (a path with an optional query), if there is one.
+    /// `Err` when the query carries it more than once.
+    pub fn extract<'a>(&self, target: &'a str) -> Result<Option<Cow<'a, str>>, &'static str> {
+        Ok(self
+            .locate(target)?
+            .map(|range| percent_decode(&target[range])))
+    }
+
+    /// `target` with the token replaced by `<redacted>`, for logs.
+    pub fn redact(&self, target: &str) -> String {
+        match self.locate(target) {
+            Ok(Some(range)) => format!(
+                "{}<redacted>{}",
+                &target[..range.start],
+                &target[range.end..]
+            ),
+            // Twice in the query: hide the whole query.
+            Err(_) => {
+                let path = target.split('?').next().unwrap_or_default();
+                format!("{path}?<redacted>")
+            }
+            Ok(None) => target.to_owned(),
+        }
+    }
+
+    /// Where the raw (still percent-encoded) token is in `target`.
+    fn locate(&self, target: &str) -> Result<Option<std::ops::Range<usize>>, &'static str> {
+        let (path, query) = match target.find('?') {
+            Some(q) => (&target[..q], Some((q + 1, &target[q + 1..]))),
+            None => (target, None),
+        };
+        match &self.place {
+            Place::Query(name) => {
+                let Some((start, query)) = query else {
+                    return Ok(None);
+                };
+                let mut found = None;
+                let mut offset = start;
+                for pair in query.split('&') {
+                    let (key, value_at) = match pair.find('=') {
+                        Some(eq) => (&pair[..eq], offset + eq + 1),
+                        None => (pair, offset + pair.len()),
+                    };
+                    if percent_decode(key) == name.as_ref() {
+                        if found.is_some() {
+                            return Err("URL token sent more than once");
+                        }
+                        found = Some(value_at..offset + pair.len());
+                    }
+                    offset += pair.len() + 1;
+                }
+                Ok(found)
+            }
+            Place::PathSegment(index) => {
+                let rest = path.strip_prefix('/').unwrap_or(path);
+                let base = path.len() - rest.len();
+                let mut offset = base;
+                for (i, segment) in rest.split('/').enumerate() {
+                    if i == *index {
+                        return Ok(Some(offset..offset + segment.len()));
+                    }
+                    offset += segment.len() + 1;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `%XX` decoded; a `%` not followed by two hex digits is kept as it is,
+/// and so is `+` (a token is not form data).
+fn percent_decode(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+impl Scheme for UrlToken {
+    fn name(&self) -> &'static str {
+        "url-token"
+    }
+
+    fn read(&self, head: &dyn HeaderSource) -> Result<Claims, Error> {
+        let missing = |detail| refuse(ErrorKind::MissingSignature, detail);
+        let target = head
+            .target()
+            .ok_or_else(|| missing("no request target to read a URL token from"))?;
+        let token = self
+            .extract(target)
+            .map_err(|detail| refuse(ErrorKind::MalformedHeaders, detail))?
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| missing("no URL token"))?;
+        Ok(Claims {
+            timestamp: None,
+            timestamp_required: false,
+            proof: Proof::Token(token.into_owned().into_bytes()),
+            digests: Vec::new(),
+            replay: None,
+            signed: Signed::Headers(Vec::new()),
+            body_authenticated: false,
+        })
+    }
+}
+
+/// What both sides of a token comparison are reduced to: a MAC under the
+/// token itself, so the compare is constant time and hides the length.
+const TOKEN_LABEL: &[u8] = b"webhook-guard url token";
+
+/// The first key equal to `presented`, every key compared in constant time.
+pub(crate) fn matching_token_key(keys: &KeySet, presented: &[u8]) -> Option<KeyId> {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(presented)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(TOKEN_LABEL);
+    let presented = mac.finalize().into_bytes();
+    let mut matched = None;
+    for key in keys.keys() {
+        let mut mac = key.mac();
+        mac.update(TOKEN_LABEL);
+        // No early exit: every key is checked whatever the first ones say.
+        if mac.verify_slice(&presented).is_ok() && matched.is_none() {
+            matched = Some(key.id().clone());
+        }
+    }
+    matched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_in_the_query_or_the_path() {
+        let q = UrlToken::query("token");
+        assert_eq!(
+            q.extract("/hooks?a=1&token=s%2Fx&b").unwrap().as_deref(),
+            Some("s/x")
+        );
+        assert_eq!(q.extract("/hooks?tokens=x").unwrap(), None);
+        assert_eq!(q.extract("/hooks/token").unwrap(), None);
+        assert!(q.extract("/hooks?token=a&token=b").is_err());
+        let p = UrlToken::path_segment(1);
+        assert_eq!(
+            p.extract("/hooks/s3cret/tax?x=1").unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(p.extract("/hooks").unwrap(), None);
+    }
+
+    #[test]
+    fn redacts_only_the_token() {
+        assert_eq!(
+            UrlToken::query("token").redact("/h?a=1&token=s3cret&b=2"),
+            "/h?a=1&token=<redacted>&b=2"
+        );
+        assert_eq!(
+            UrlToken::path_segment(1).redact("/h/s3cret/tax"),
+            "/h/<redacted>/tax"
+        );
+        assert_eq!(UrlToken::query("t").redact("/h?t=a&t=b"), "/h?<redacted>");
+        assert_eq!(UrlToken::query("t").redact("/h"), "/h");
+    }
+
+    #[test]
+    fn tokens_compare_by_value_under_rotation() {
+        let keys = KeySet::single("old-token").with_key("new", "new-token");
+        assert_eq!(
+            matching_token_key(&keys, b"new-token").unwrap().as_str(),
+            "new"
+        );
+        assert_eq!(
+            matching_token_key(&keys, b"old-token").unwrap().as_str(),
+            "default"
+        );
+        assert_eq!(matching_token_key(&keys, b"new-toke"), None);
+        assert_eq!(matching_token_key(&keys, b""), None);
+    }
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("a+b%41"), "a+bA");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
