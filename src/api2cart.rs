@@ -10,7 +10,7 @@
 //! 1. Collect every `X-Webhook-*` header, names matched in any case and
 //!    rebuilt in the vendor's case; a name sent twice, or a name or value that
 //!    is not UTF-8, is refused with 400 (PHP could not have encoded it). See
-//!    [`DeliveryHeaders`] and [`SignedHeaders`](crate::SignedHeaders) for
+//!    [`DeliveryHeaders`] and [`SignedHeaders`] for
 //!    the byte-exact JSON.
 //! 2. `X-Webhook-Timestamp`, when sent, must be ASCII digits (400 otherwise).
 //!    It is optional: the vendor does not promise it

@@ -92,6 +92,12 @@ pub fn parse_legacy_digest(value: &[u8]) -> Result<Vec<ExpectedDigest>, &'static
     Ok(found)
 }
 
+/// A `Content-Digest` value for `body`, as a sender writes it:
+/// `sha-256=:<base64>:` (RFC 9530).
+pub fn content_digest(body: &[u8]) -> String {
+    format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)))
+}
+
 fn checked(algorithm: Algorithm, value: Vec<u8>) -> Result<ExpectedDigest, &'static str> {
     if value.len() == algorithm.output_len() {
         Ok(ExpectedDigest { algorithm, value })

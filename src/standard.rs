@@ -117,6 +117,16 @@ impl StandardWebhooks {
     }
 }
 
+/// The `v1,<base64>` entry for one message, as a sender writes it: the
+/// sending side of the recipe, the same message bytes the verifier MACs.
+pub fn sign(key: &SigningKey, id: &str, timestamp: i64, body: &[u8]) -> String {
+    use hmac::Mac as _;
+    let mut mac = key.mac();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
 /// One entry of `webhook-signature` that the verifier can check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

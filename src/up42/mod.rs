@@ -53,6 +53,7 @@ pub use event::{Event, EventKind, JobStatus, OrderStatus, Status};
 use crate::digest::{parse_content_digest, parse_legacy_digest};
 use crate::error::{Error, ErrorKind, refuse};
 use crate::head::{Found, HeaderSource, find, find_all};
+use crate::keys::SigningKey;
 use crate::replay::ReplayKey;
 use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag};
 use crate::signature::MAC_LEN;
@@ -191,6 +192,26 @@ pub fn parse_signature(value: &[u8]) -> Result<Option<[u8; MAC_LEN]>, &'static s
         found = Some(crate::signature::decode(encoded)?);
     }
     Ok(found)
+}
+
+/// The sending side of the recipe: `Signature-Input` and `Signature` values
+/// for the `covered` headers (name, value), in that order, signed with
+/// `key` at `created`. The signed string is the values joined, as the
+/// verifier rebuilds it.
+pub fn sign(key: &SigningKey, covered: &[(&str, &str)], created: i64) -> (String, String) {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = key.mac();
+    for (_, value) in covered {
+        mac.update(value.as_bytes());
+    }
+    let names: Vec<String> = covered
+        .iter()
+        .map(|(name, _)| format!("\"{}\"", name.to_ascii_lowercase()))
+        .collect();
+    let input = format!("{LABEL}=({});created={created}", names.join(" "));
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    (input, format!("{LABEL}={signature}"))
 }
 
 impl Scheme for Up42 {
