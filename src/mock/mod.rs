@@ -125,7 +125,7 @@ pub use subscriptions::{
     ApiError, Fields, NewSubscription, Subscription, SubscriptionFilter, SubscriptionUpdate,
     Subscriptions, SupportedEvent, WebhookId,
 };
-pub use target::MockBody;
+pub use target::{MockBody, post_once};
 pub use workspace::{
     NewWorkspaceWebhook, TestResult, TestRun, WorkspaceError, WorkspaceEvent, WorkspaceSender,
     WorkspaceSenderBuilder, WorkspaceWebhook, WorkspaceWebhookUpdate,

@@ -321,6 +321,33 @@ impl Transport {
     }
 }
 
+/// One POST of `body` with `headers` (in title case on the wire, framing
+/// added) to `url` over HTTP/1.1, no retry, within `timeout`: the answer or
+/// why there was none, and the latency. For deliveries no vendor emulation
+/// here makes (e.g. an unsigned request to a URL carrying a token).
+pub async fn post_once(
+    url: &str,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+    timeout: Duration,
+) -> (Result<ReceivedResponse, TransportFailure>, Duration) {
+    let uri: Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(e) => {
+            return (
+                Err(invalid_request(format!("{url:?} is not a URL: {e}"))),
+                Duration::ZERO,
+            );
+        }
+    };
+    let wire = WireRequest::new(&uri, headers, body, None, false);
+    let request = match wire.to_http() {
+        Ok(request) => request,
+        Err(failure) => return (Err(failure), Duration::ZERO),
+    };
+    Transport::Http.send(&uri, request, false, timeout).await
+}
+
 async fn send_http(
     callback: &Uri,
     request: Request<MockBody>,

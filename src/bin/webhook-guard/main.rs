@@ -6,6 +6,7 @@
 //! usage or I/O error.
 
 mod input;
+mod recipe;
 mod send;
 mod serve;
 mod sign;

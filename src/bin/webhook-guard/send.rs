@@ -5,22 +5,32 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytes::Bytes;
 use clap::Args;
 use http::StatusCode;
 use webhook_guard::mock::{
-    Attempt, Delivery, DeliveryOutcome, Event, Fault, MockSender, TransportFailureKind,
+    Attempt, Delivery, DeliveryOutcome, Event, Fault, MockSender, TransportFailureKind, post_once,
 };
-use webhook_guard::{Action, Entity, canonical_name, names};
+use webhook_guard::{
+    Action, Clock, Entity, SystemClock, canonical_name, digest, names, standard, up42,
+};
 
 use crate::input::{parse_header_arg, read_bytes};
+use crate::recipe::{SchemeArg, SecretArgs, signing_key};
 use crate::{CliError, EXIT_OK, EXIT_REFUSED, Outcome};
 
-/// Deliver one event as the vendor does: exit 0 delivered, 1 not, 2 usage error.
+/// Deliver one event: exit 0 delivered, 1 not, 2 usage error.
 ///
-/// Signs with the store key over the X-Webhook-* headers and the body, POSTs
-/// over HTTP/1.1 with the vendor's header case (X-Webhook-Store-Id), counts
-/// only 200 as delivered, and retries once with a fresh timestamp. Prints
-/// each attempt (status, latency), or the whole journal entry with --json.
+/// API2Cart (the default) is played as the vendor delivers: signed with the
+/// store key over the X-Webhook-* headers and the body, POSTed over HTTP/1.1
+/// with the vendor's header case (X-Webhook-Store-Id), only 200 counts as
+/// delivered, one retry with a fresh timestamp. Prints each attempt (status,
+/// latency), or the whole journal entry with --json.
+///
+/// --scheme up42 and --scheme standard sign one POST as `sign` does (no
+/// retry; 2xx counts as delivered); --unsigned POSTs the body to the URL
+/// exactly as given, as AmeriCommerce does, so a token in the URL is what
+/// the receiver checks.
 #[derive(Debug, Args)]
 #[command(after_long_help = fault_help())]
 pub struct SendArgs {
@@ -28,17 +38,25 @@ pub struct SendArgs {
     #[arg(long, value_name = "URL")]
     url: String,
 
-    /// The store key to sign with
-    #[arg(long, value_name = "KEY")]
-    secret: String,
+    /// The signing recipe
+    #[arg(long, value_enum, default_value_t = SchemeArg::Api2cart)]
+    scheme: SchemeArg,
 
-    /// X-Webhook-Entity: product, order, customer, category, ...
-    #[arg(long, value_name = "ENTITY")]
-    entity: String,
+    /// Send without any signature (no secret needed), as AmeriCommerce does
+    #[arg(long, conflicts_with_all = ["secrets", "secret_files", "secret_envs", "faults"])]
+    unsigned: bool,
 
-    /// X-Webhook-Action: add, update, delete, ...
-    #[arg(long, value_name = "ACTION")]
-    action: String,
+    /// The secret to sign with (exactly one)
+    #[command(flatten)]
+    secret: SecretArgs,
+
+    /// API2Cart: X-Webhook-Entity (product, order, customer, category, ...)
+    #[arg(long, value_name = "ENTITY", required_if_eq("scheme", "api2cart"))]
+    entity: Option<String>,
+
+    /// API2Cart: X-Webhook-Action (add, update, delete, ...)
+    #[arg(long, value_name = "ACTION", required_if_eq("scheme", "api2cart"))]
+    action: Option<String>,
 
     /// X-Webhook-Store-Id
     #[arg(long, value_name = "ID", default_value = "1")]
@@ -99,24 +117,34 @@ pub fn run(args: &SendArgs) -> Result<Outcome, CliError> {
         (None, Some(path)) => read_bytes(path, "body file")?,
         (None, None) => Vec::new(),
     };
-    let sender = MockSender::builder(&args.secret)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    if args.unsigned || args.scheme != SchemeArg::Api2cart {
+        if !args.faults.is_empty() {
+            return Err(CliError::new("--fault applies to --scheme api2cart only"));
+        }
+        return send_once(args, headers, body, &runtime);
+    }
+    let (Some(entity), Some(action)) = (&args.entity, &args.action) else {
+        return Err(CliError::new(
+            "--scheme api2cart needs --entity and --action",
+        ));
+    };
+    let sender = MockSender::builder(args.secret.one()?)
         .url(&args.url)
         .store_id(&args.store_id)
         .attempt_timeout(Duration::from_secs(args.timeout.max(1)))
         .build()
         .map_err(|e| CliError::new(format!("--url: {e}")))?;
-    let mut event =
-        Event::new(Entity::parse(&args.entity), Action::parse(&args.action)).body_bytes(body);
+    let mut event = Event::new(Entity::parse(entity), Action::parse(action)).body_bytes(body);
     for (name, value) in headers {
         event = event.header(name, value);
     }
     for fault in &args.faults {
         event = event.fault(fault.clone());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
     let delivery = runtime.block_on(sender.send(event));
     // Nothing was sent: the request could not be built from what was given.
     if let Some(failure) = delivery
@@ -143,6 +171,67 @@ pub fn run(args: &SendArgs) -> Result<Outcome, CliError> {
             EXIT_REFUSED
         },
     })
+}
+
+/// One POST signed with the UP42 or Standard Webhooks recipe, or unsigned.
+fn send_once(
+    args: &SendArgs,
+    mut headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Outcome, CliError> {
+    if !args.unsigned {
+        let key = signing_key(args.scheme, "signer", &args.secret.one()?)?;
+        let now = SystemClock.now();
+        match args.scheme {
+            SchemeArg::Up42 => {
+                headers.push(("Content-Digest".to_owned(), digest::content_digest(&body)));
+                let covered: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let (input, signature) = up42::sign(&key, &covered, now);
+                headers.push(("Signature-Input".to_owned(), input));
+                headers.push(("Signature".to_owned(), signature));
+            }
+            SchemeArg::Standard => {
+                let id = format!("msg_{now}_{}", body.len());
+                let signature = standard::sign(&key, &id, now, &body);
+                headers.push((standard::names::ID.to_owned(), id));
+                headers.push((standard::names::TIMESTAMP.to_owned(), now.to_string()));
+                headers.push((standard::names::SIGNATURE.to_owned(), signature));
+            }
+            SchemeArg::Api2cart => unreachable!("API2Cart is sent by the mock sender"),
+        }
+    }
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let (result, latency) =
+        runtime.block_on(post_once(&args.url, headers, Bytes::from(body), timeout));
+    let latency = latency.as_millis();
+    match result {
+        Ok(response) => {
+            let delivered = (200..300).contains(&response.status());
+            Ok(Outcome {
+                text: format!(
+                    "attempt 1: {} in {latency} ms\n{}\n",
+                    response.status(),
+                    if delivered {
+                        "delivered"
+                    } else {
+                        "not delivered"
+                    }
+                ),
+                status: if delivered { EXIT_OK } else { EXIT_REFUSED },
+            })
+        }
+        Err(failure) if failure.kind() == TransportFailureKind::InvalidRequest => {
+            Err(CliError::new(format!("cannot send: {failure}")))
+        }
+        Err(failure) => Ok(Outcome {
+            text: format!("attempt 1: no response after {latency} ms: {failure}\nnot delivered\n"),
+            status: EXIT_REFUSED,
+        }),
+    }
 }
 
 /// Refuses headers the sender computes itself, and the same name twice.

@@ -3,27 +3,45 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use webhook_guard::{Clock, SignedHeaders, Signer, SystemClock, canonical_name, names};
+use sha2::{Digest as _, Sha256};
+use webhook_guard::{
+    Clock, SignedHeaders, Signer, SystemClock, canonical_name, digest, names, standard, up42,
+};
 
 use crate::input::{header_line, parse_header_arg, read_bytes};
+use crate::recipe::{SchemeArg, SecretArgs, signing_key};
 use crate::{CliError, EXIT_OK, Outcome};
 
 /// Print the headers of a signed delivery, one `Name: value` line each.
 ///
-/// X-Webhook-* headers come first, in vendor case and signing order, then the
-/// other headers as given (not signed), then X-Webhook-Signature last. An empty
+/// API2Cart: X-Webhook-* headers first, in vendor case and signing order, then
+/// the other headers as given (not signed), then X-Webhook-Signature last.
+/// UP42: the headers as given, then Content-Digest of the body, all of them
+/// listed in Signature-Input (created = --timestamp, default now), then
+/// Signature. Standard Webhooks: the headers as given (not signed), then
+/// webhook-id, webhook-timestamp (default now) and webhook-signature. An empty
 /// value is printed `Name;`, which is how curl sends an empty header. Send it
 /// with: curl -H @headers.txt --data-binary @body.json URL
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The store key to sign with
-    #[arg(long, value_name = "KEY")]
-    secret: String,
+    /// The signing recipe
+    #[arg(long, value_enum, default_value_t = SchemeArg::Api2cart)]
+    scheme: SchemeArg,
+
+    /// The secret to sign with (exactly one)
+    #[command(flatten)]
+    secret: SecretArgs,
 
     /// A header, 'Name: value' (name in any case); repeat for more.
-    /// X-Webhook-* headers are signed, others only printed
+    /// API2Cart signs the X-Webhook-* ones, UP42 all of them, Standard
+    /// Webhooks none
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     headers: Vec<String>,
+
+    /// Standard Webhooks: the webhook-id [default: msg_ and a digest of
+    /// the timestamp and body]
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
 
     /// The body, as text [default: empty]
     #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
@@ -33,7 +51,9 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     body_file: Option<PathBuf>,
 
-    /// Add X-Webhook-Timestamp: `now` or Unix seconds
+    /// The signed timestamp, `now` or Unix seconds: API2Cart adds
+    /// X-Webhook-Timestamp only when given; UP42 (created) and Standard
+    /// Webhooks always sign one [default: now]
     #[arg(long, value_name = "now|SECONDS", value_parser = parse_timestamp)]
     timestamp: Option<Timestamp>,
 }
@@ -65,11 +85,99 @@ fn unix_seconds(text: &str) -> Option<i64> {
 
 /// Signs the delivery and returns its header block.
 pub fn run(args: &SignArgs) -> Result<Outcome, CliError> {
-    let mut headers = args
+    let headers = args
         .headers
         .iter()
         .map(|arg| parse_header_arg(arg))
         .collect::<Result<Vec<_>, _>>()?;
+    if args.id.is_some() && args.scheme != SchemeArg::Standard {
+        return Err(CliError::new("--id applies to --scheme standard only"));
+    }
+    let text = match args.scheme {
+        SchemeArg::Api2cart => sign_api2cart(args, headers)?,
+        SchemeArg::Up42 => sign_up42(args, headers)?,
+        SchemeArg::Standard => sign_standard(args, headers)?,
+    };
+    Ok(Outcome {
+        text,
+        status: EXIT_OK,
+    })
+}
+
+/// UP42: every given header and a Content-Digest of the body, listed in
+/// that order.
+fn sign_up42(args: &SignArgs, mut headers: Vec<(String, String)>) -> Result<String, CliError> {
+    refuse_computed(
+        &headers,
+        &["content-digest", "signature-input", "signature"],
+    )?;
+    let body = body_bytes(args)?;
+    headers.push(("Content-Digest".to_owned(), digest::content_digest(&body)));
+    let key = signing_key(SchemeArg::Up42, "signer", &args.secret.one()?)?;
+    let created = timestamp_value(args.timestamp.unwrap_or(Timestamp::Now));
+    let created: i64 = created.parse().unwrap_or_default();
+    let covered: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let (input, signature) = up42::sign(&key, &covered, created);
+    headers.push(("Signature-Input".to_owned(), input));
+    headers.push(("Signature".to_owned(), signature));
+    Ok(lines(&headers))
+}
+
+/// Standard Webhooks: the given headers (unsigned), then the three of the spec.
+fn sign_standard(args: &SignArgs, mut headers: Vec<(String, String)>) -> Result<String, CliError> {
+    refuse_computed(
+        &headers,
+        &[
+            standard::names::ID,
+            standard::names::TIMESTAMP,
+            standard::names::SIGNATURE,
+        ],
+    )?;
+    let body = body_bytes(args)?;
+    let key = signing_key(SchemeArg::Standard, "signer", &args.secret.one()?)?;
+    let timestamp = timestamp_value(args.timestamp.unwrap_or(Timestamp::Now));
+    let id = args.id.clone().unwrap_or_else(|| {
+        let digest = Sha256::new()
+            .chain_update(timestamp.as_bytes())
+            .chain_update(&body)
+            .finalize();
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("msg_{hex}")
+    });
+    let seconds: i64 = timestamp.parse().unwrap_or_default();
+    let signature = standard::sign(&key, &id, seconds, &body);
+    headers.push((standard::names::ID.to_owned(), id));
+    headers.push((standard::names::TIMESTAMP.to_owned(), timestamp));
+    headers.push((standard::names::SIGNATURE.to_owned(), signature));
+    Ok(lines(&headers))
+}
+
+/// Refuses, given with --header, a header the recipe computes.
+fn refuse_computed(headers: &[(String, String)], computed: &[&str]) -> Result<(), CliError> {
+    match headers
+        .iter()
+        .find(|(name, _)| computed.iter().any(|c| c.eq_ignore_ascii_case(name)))
+    {
+        Some((name, _)) => Err(CliError::new(format!(
+            "{name} is computed; do not pass it with --header"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One `Name: value` line per header.
+fn lines(headers: &[(String, String)]) -> String {
+    headers
+        .iter()
+        .map(|(n, v)| header_line(n, v) + "\n")
+        .collect()
+}
+
+/// API2Cart: the X-Webhook-* headers signed in vendor case and order.
+fn sign_api2cart(args: &SignArgs, mut headers: Vec<(String, String)>) -> Result<String, CliError> {
     check_headers(&headers, args.timestamp.is_some())?;
     warn_about_timestamp(&headers);
     if let Some(timestamp) = args.timestamp {
@@ -78,11 +186,8 @@ pub fn run(args: &SignArgs) -> Result<Outcome, CliError> {
     let signed = SignedHeaders::from_pairs(headers.iter().map(|(n, v)| (n, v)))
         .map_err(|e| CliError::new(format!("cannot sign these headers: {}", e.detail())))?;
     let body = body_bytes(args)?;
-    let signature = Signer::new(&args.secret).sign(&signed, &body);
-    Ok(Outcome {
-        text: header_block(&signed, &headers, &signature),
-        status: EXIT_OK,
-    })
+    let signature = Signer::new(args.secret.one()?).sign(&signed, &body);
+    Ok(header_block(&signed, &headers, &signature))
 }
 
 /// Refuses what would make the delivery ambiguous: a signature given by hand,

@@ -6,27 +6,34 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Args;
+use webhook_guard::capture::HeaderPair;
+use webhook_guard::standard::StandardWebhooks;
+use webhook_guard::up42::{Up42, parse_signature_input};
 use webhook_guard::{
-    Action, Clock, DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, DeliveryHeaders, Entity, Error,
-    ErrorKind, KeySet, ManualClock, SigningKey, SystemClock, VerifiedWebhook, Verifier, names,
+    Action, Clock, DEFAULT_TOLERANCE, Entity, Error, ErrorKind, ManualClock, SystemClock,
+    VerifiedWebhook, Verifier, names,
 };
 
-use webhook_guard::capture::HeaderPair;
-
 use crate::input::{is_stdin, parse_header_file, read_bytes};
+use crate::recipe::{SchemeArg, SecretArgs, key_set};
 use crate::{CliError, EXIT_OK, EXIT_REFUSED, Outcome};
 
 /// Check a captured delivery: exit 0 valid, 1 refused, 2 usage or I/O error.
 ///
-/// Prints the verdict and the event (matched key, entity, action, store id,
-/// timestamp, error notice, body length), or why the delivery was refused
+/// Prints the verdict and the event (recipe, matched key, timestamp, body
+/// length; for API2Cart entity, action, store id and error notice; for the
+/// other recipes the signed headers), or why the delivery was refused
 /// (message, HTTP status, detail).
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A store key to accept; repeat it for rotation. Keys are reported as
+    /// The signing recipe
+    #[arg(long, value_enum, default_value_t = SchemeArg::Api2cart)]
+    scheme: SchemeArg,
+
+    /// Secrets to accept (repeat any form for rotation); reported as
     /// secret-1, secret-2, ... in the order given
-    #[arg(long = "secret", value_name = "KEY", required = true)]
-    secrets: Vec<String>,
+    #[command(flatten)]
+    secrets: SecretArgs,
 
     /// Raw header lines, 'Name: value' one per line, names in any case,
     /// other headers allowed (`-` for stdin)
@@ -45,17 +52,24 @@ pub struct VerifyArgs {
     #[arg(long)]
     no_tolerance: bool,
 
-    /// Refuse a delivery without X-Webhook-Timestamp
+    /// Refuse an API2Cart delivery without X-Webhook-Timestamp (the other
+    /// recipes always require their timestamp)
     #[arg(long)]
     require_timestamp: bool,
+
+    /// UP42: accept a signature that covers no digest of the body (the body
+    /// is then not authenticated)
+    #[arg(long)]
+    danger_accept_unsigned_body: bool,
 
     /// Judge freshness as if now were SECONDS (Unix time) [default: the system clock]
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     now: Option<i64>,
 
-    /// Refuse a body larger than BYTES (413)
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
-    body_limit: usize,
+    /// Refuse a body larger than BYTES (413), as a receiver with that limit
+    /// would [default: no limit; the capture is already in memory]
+    #[arg(long, value_name = "BYTES")]
+    body_limit: Option<usize>,
 }
 
 /// Reads the delivery, verifies it, and describes the verdict.
@@ -70,7 +84,7 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CliError> {
     let body = Bytes::from(read_bytes(&args.body_file, "body file")?);
     let now = args.now.unwrap_or_else(|| SystemClock.now());
     let tolerance = tolerance(args);
-    let verdict = judge(pairs, body, &verifier(args, tolerance, now));
+    let verdict = judge(args.scheme, pairs, body, &verifier(args, tolerance, now)?);
     Ok(describe(&verdict, now, tolerance))
 }
 
@@ -79,29 +93,39 @@ enum Verdict {
     Valid(VerifiedWebhook),
     Refused {
         error: Error,
-        /// `X-Webhook-Timestamp`, when it was sent and is an integer.
+        /// The signed timestamp, when it was sent and is an integer.
         timestamp: Option<i64>,
     },
 }
 
-fn judge(pairs: Vec<HeaderPair>, body: Bytes, verifier: &Verifier) -> Verdict {
-    let headers = match DeliveryHeaders::from_pairs(pairs) {
-        Ok(headers) => headers,
-        Err(error) => {
-            return Verdict::Refused {
-                error,
-                timestamp: None,
-            };
-        }
-    };
-    let timestamp = headers
-        .signed()
-        .get(names::TIMESTAMP)
-        .and_then(|t| t.parse().ok());
+fn judge(scheme: SchemeArg, pairs: Vec<HeaderPair>, body: Bytes, verifier: &Verifier) -> Verdict {
     // The verifier does no I/O: its future completes on the first poll.
-    match futures_executor::block_on(verifier.verify(headers, body)) {
+    match futures_executor::block_on(verifier.verify(&pairs, body)) {
         Ok(event) => Verdict::Valid(event),
-        Err(error) => Verdict::Refused { error, timestamp },
+        Err(error) => Verdict::Refused {
+            error,
+            timestamp: sent_timestamp(scheme, &pairs),
+        },
+    }
+}
+
+/// The timestamp the delivery claims, for the report on a stale one.
+fn sent_timestamp(scheme: SchemeArg, pairs: &[HeaderPair]) -> Option<i64> {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    };
+    let digits = |v: &[u8]| std::str::from_utf8(v).ok()?.parse().ok();
+    match scheme {
+        SchemeArg::Api2cart => value(names::TIMESTAMP).and_then(digits),
+        SchemeArg::Standard => value("webhook-timestamp").and_then(digits),
+        SchemeArg::Up42 => {
+            parse_signature_input(value("signature-input")?)
+                .ok()?
+                .created
+        }
     }
 }
 
@@ -115,21 +139,30 @@ fn tolerance(args: &VerifyArgs) -> Option<u64> {
 }
 
 /// The verifier the arguments describe, with its clock standing at `now`.
-fn verifier(args: &VerifyArgs, tolerance: Option<u64>, now: i64) -> Verifier {
-    let keys = args
-        .secrets
-        .iter()
-        .enumerate()
-        .map(|(i, secret)| SigningKey::new(format!("secret-{}", i + 1), secret));
-    let builder = Verifier::builder(KeySet::from_keys(keys))
+fn verifier(args: &VerifyArgs, tolerance: Option<u64>, now: i64) -> Result<Verifier, CliError> {
+    if args.danger_accept_unsigned_body && args.scheme != SchemeArg::Up42 {
+        return Err(CliError::new(
+            "--danger-accept-unsigned-body applies to --scheme up42 only",
+        ));
+    }
+    let keys = key_set(args.scheme, &args.secrets.all()?)?;
+    let builder = Verifier::builder(keys)
         .require_timestamp(args.require_timestamp)
-        .body_limit(args.body_limit)
+        .body_limit(args.body_limit.unwrap_or(usize::MAX))
         .clock(ManualClock::new(now));
-    match tolerance {
+    let builder = match args.scheme {
+        SchemeArg::Api2cart => builder,
+        SchemeArg::Standard => builder.scheme(StandardWebhooks::new()),
+        SchemeArg::Up42 if args.danger_accept_unsigned_body => {
+            builder.scheme(Up42::new().danger_accept_unsigned_body())
+        }
+        SchemeArg::Up42 => builder.scheme(Up42::new()),
+    };
+    Ok(match tolerance {
         Some(seconds) => builder.tolerance(Duration::from_secs(seconds)),
         None => builder.danger_accept_any_timestamp(),
     }
-    .build()
+    .build())
 }
 
 fn describe(verdict: &Verdict, now: i64, tolerance: Option<u64>) -> Outcome {
@@ -146,6 +179,9 @@ fn describe(verdict: &Verdict, now: i64, tolerance: Option<u64>) -> Outcome {
 }
 
 fn describe_event(event: &VerifiedWebhook, now: i64, tolerance: Option<u64>) -> String {
+    if event.scheme() != "api2cart" {
+        return describe_signed_event(event, now, tolerance);
+    }
     let entity = event
         .entity()
         .map(|e| known_or_not(e.as_str(), matches!(e, Entity::Other(_))));
@@ -167,6 +203,34 @@ fn describe_event(event: &VerifiedWebhook, now: i64, tolerance: Option<u64>) -> 
         field("body", &format!("{} bytes", event.body().len())),
     ]
     .concat()
+}
+
+/// A delivery of a recipe other than API2Cart: its signed headers.
+fn describe_signed_event(event: &VerifiedWebhook, now: i64, tolerance: Option<u64>) -> String {
+    let mut lines = vec![
+        field("verdict", "valid"),
+        field("scheme", event.scheme()),
+        field("key", event.key_id().as_str()),
+        field(
+            "timestamp",
+            &timestamp_text(event.timestamp(), now, tolerance),
+        ),
+    ];
+    lines.extend(
+        event
+            .signed_headers()
+            .map(|(name, value)| field("signed", &format!("{name}: {}", shown(value)))),
+    );
+    let authenticated = if event.body_authenticated() {
+        "signed"
+    } else {
+        "NOT signed (--danger-accept-unsigned-body)"
+    };
+    lines.push(field(
+        "body",
+        &format!("{} bytes, {authenticated}", event.body().len()),
+    ));
+    lines.concat()
 }
 
 fn describe_refusal(
