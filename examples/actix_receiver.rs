@@ -1,13 +1,18 @@
-//! A complete actix-web receiver for signed webhook deliveries.
+//! A complete actix-web receiver for signed webhook deliveries: one route per
+//! recipe, as in `axum_receiver` (same variables, routes and stdout lines).
 //!
 //! ```text
 //! WEBHOOK_SECRET=your-store-key BIND=127.0.0.1:3000 cargo run --example actix_receiver --features actix
 //! ```
 //!
 //! - `BIND`: the address to listen on (default `127.0.0.1:3000`).
-//! - `WEBHOOK_SECRET`: the store key deliveries are signed with. When it is not
-//!   set, the receiver uses the demo key `webhook-guard-demo-key` and says so on
-//!   stderr: anyone who reads this file can sign for it, so never deploy it.
+//! - `WEBHOOK_SECRET`: the API2Cart store key deliveries are signed with. When
+//!   it is not set, the receiver uses the demo key `webhook-guard-demo-key` and
+//!   says so on stderr: anyone who reads this file can sign for it, so never
+//!   deploy it.
+//! - `UP42_SECRET`, `STANDARD_SECRET` (`whsec_...`), `AMERICOMMERCE_TOKEN`:
+//!   each turns on its route (`POST /up42`, `/standard`,
+//!   `/americommerce?token=...`); unset, the route is not there (404).
 //! - `RUST_LOG`: log filter for stderr, e.g. `webhook_guard=debug` to see why
 //!   each refused delivery was refused.
 //!
@@ -23,8 +28,11 @@ use std::io::IsTerminal;
 
 use actix_web::{App, HttpServer, web};
 use tracing_subscriber::EnvFilter;
-use webhook_guard::actix::{Webhook, WebhookConfig};
-use webhook_guard::{KeySet, Verifier};
+use webhook_guard::actix::{VerifyWebhook, Webhook, WebhookConfig};
+use webhook_guard::americommerce::UrlToken;
+use webhook_guard::standard::StandardWebhooks;
+use webhook_guard::up42::{self, Up42};
+use webhook_guard::{KeySet, VerifiedWebhook, Verifier};
 
 /// The key used when `WEBHOOK_SECRET` is not set. For trying the example only.
 const DEMO_KEY: &str = "webhook-guard-demo-key";
@@ -50,12 +58,57 @@ fn main() -> std::io::Result<()> {
     // The default policy: a timestamp more than 300 s from now is refused,
     // bodies over 1 MiB are refused with 413.
     let config = WebhookConfig::new(Verifier::new(KeySet::single(secret)));
+    let up42 = env_secret("UP42_SECRET").map(|secret| {
+        WebhookConfig::new(
+            Verifier::builder(KeySet::single(secret))
+                .scheme(Up42::new())
+                .build(),
+        )
+    });
+    let standard = match env_secret("STANDARD_SECRET") {
+        Some(secret) => Some(
+            Verifier::builder(StandardWebhooks::keys(&secret).map_err(std::io::Error::other)?)
+                .scheme(StandardWebhooks::new())
+                .build(),
+        ),
+        None => None,
+    };
+    let americommerce = env_secret("AMERICOMMERCE_TOKEN").map(|token| {
+        Verifier::builder(KeySet::single(token))
+            .scheme(UrlToken::query("token"))
+            .build()
+    });
 
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
-            App::new()
+            let mut app = App::new()
                 .app_data(config.clone())
-                .route("/webhooks", web::post().to(receive))
+                .route("/webhooks", web::post().to(receive));
+            // Each recipe's resource has its own verifier.
+            if let Some(up42) = &up42 {
+                app = app.service(
+                    web::resource("/up42")
+                        .app_data(up42.clone())
+                        .route(web::post().to(receive_up42)),
+                );
+            }
+            // Bodies need not be JSON: the middleware hands the verified
+            // delivery on in the request extensions, whatever the body is.
+            if let Some(verifier) = &standard {
+                app = app.service(
+                    web::resource("/standard")
+                        .wrap(VerifyWebhook::new(verifier.clone()))
+                        .route(web::post().to(receive_standard)),
+                );
+            }
+            if let Some(verifier) = &americommerce {
+                app = app.service(
+                    web::resource("/americommerce")
+                        .wrap(VerifyWebhook::new(verifier.clone()))
+                        .route(web::post().to(receive_americommerce)),
+                );
+            }
+            app
         })
         .bind(&bind)?;
         for addr in server.addrs() {
@@ -80,4 +133,34 @@ async fn receive(webhook: Webhook) -> &'static str {
     }
     println!("{line}");
     "ok"
+}
+
+/// UP42: the typed event is the payload.
+async fn receive_up42(webhook: Webhook<up42::Event>) -> &'static str {
+    if let Some(event) = webhook.payload() {
+        let status = event.status.as_ref().map(|s| s.to_string());
+        println!("up42 event={} status={}", event.kind, status.as_deref().unwrap_or("-"));
+    }
+    "ok"
+}
+
+/// Standard Webhooks: bodies need not be JSON, so take them as they are.
+async fn receive_standard(webhook: web::ReqData<VerifiedWebhook>) -> &'static str {
+    println!(
+        "standard id={} bytes={}",
+        webhook.message_id().unwrap_or("-"),
+        webhook.body().len()
+    );
+    "ok"
+}
+
+/// AmeriCommerce signs nothing: the token proves the URL, not the body.
+async fn receive_americommerce(webhook: web::ReqData<VerifiedWebhook>) -> &'static str {
+    println!("americommerce bytes={}", webhook.body().len());
+    "ok"
+}
+
+/// A secret from the environment, when set and not empty.
+fn env_secret(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.is_empty())
 }
