@@ -139,7 +139,11 @@ async fn receive(webhook: Webhook) -> &'static str {
 async fn receive_up42(webhook: Webhook<up42::Event>) -> &'static str {
     if let Some(event) = webhook.payload() {
         let status = event.status.as_ref().map(|s| s.to_string());
-        println!("up42 event={} status={}", event.kind, status.as_deref().unwrap_or("-"));
+        println!(
+            "up42 event={} status={}",
+            event.kind,
+            status.as_deref().unwrap_or("-")
+        );
     }
     "ok"
 }

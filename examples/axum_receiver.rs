@@ -36,8 +36,8 @@ use tracing_subscriber::EnvFilter;
 use webhook_guard::americommerce::UrlToken;
 use webhook_guard::axum::Webhook;
 use webhook_guard::standard::StandardWebhooks;
-use webhook_guard::up42::{self, Up42};
 use webhook_guard::tower::VerifyWebhookLayer;
+use webhook_guard::up42::{self, Up42};
 use webhook_guard::{KeySet, VerifiedWebhook, Verifier};
 
 /// The key used when `WEBHOOK_SECRET` is not set. For trying the example only.
@@ -73,7 +73,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let verifier = Verifier::builder(KeySet::single(secret))
             .scheme(Up42::new())
             .build();
-        app = app.merge(Router::new().route("/up42", post(receive_up42)).with_state(verifier));
+        app = app.merge(
+            Router::new()
+                .route("/up42", post(receive_up42))
+                .with_state(verifier),
+        );
     }
     if let Some(secret) = env_secret("STANDARD_SECRET") {
         let verifier = Verifier::builder(StandardWebhooks::keys(&secret)?)
@@ -120,7 +124,11 @@ async fn receive(webhook: Webhook) -> &'static str {
 async fn receive_up42(webhook: Webhook<up42::Event>) -> &'static str {
     if let Some(event) = webhook.payload() {
         let status = event.status.as_ref().map(|s| s.to_string());
-        println!("up42 event={} status={}", event.kind, status.as_deref().unwrap_or("-"));
+        println!(
+            "up42 event={} status={}",
+            event.kind,
+            status.as_deref().unwrap_or("-")
+        );
     }
     "ok"
 }
