@@ -1,8 +1,22 @@
-//! Receiver-side verification of signed `X-Webhook-*` deliveries (API2Cart and
-//! compatible senders).
+//! Receiver-side verification of signed webhook deliveries, for each vendor as
+//! it really signs.
 //!
-//! A delivery is trusted only when the vendor's signature, rebuilt byte for byte,
-//! matches in constant time:
+//! One [`Verifier`] engine (body limit, [`KeySet`]s and [`KeyResolver`]s,
+//! freshness with an injectable [`Clock`], [`ReplayGuard`], streaming, the
+//! status table, `tracing`) serves every recipe; the recipe is a [`Scheme`]:
+//!
+//! | recipe | scheme | module |
+//! |---|---|---|
+//! | API2Cart `X-Webhook-*` (the default) | [`Api2Cart`](api2cart::Api2Cart) | [`api2cart`] |
+//! | UP42 `Signature-Input` / `Signature` | [`Up42`](up42::Up42) | [`up42`] |
+//! | Standard Webhooks (Svix and others) | [`StandardWebhooks`](standard::StandardWebhooks) | [`standard`] |
+//! | a secret URL token (AmeriCommerce, which signs nothing) | [`UrlToken`](americommerce::UrlToken) | [`americommerce`] |
+//!
+//! The headers come from any [`HeaderSource`]: `http` 1 and actix-web's header
+//! maps, `(name, value)` pairs, captured header lines.
+//!
+//! For API2Cart, a delivery is trusted only when the vendor's signature,
+//! rebuilt byte for byte, matches in constant time:
 //!
 //! ```text
 //! X-Webhook-Signature = base64( HMAC-SHA256( store_key,
@@ -19,9 +33,10 @@
 //!
 //! | case | kind | status |
 //! |---|---|---|
-//! | duplicate or non-UTF-8 `X-Webhook-*`, timestamp not an integer | [`MalformedHeaders`](ErrorKind::MalformedHeaders) | 400 |
+//! | a header the recipe reads sent twice or not UTF-8, a timestamp not an integer, a UP42 list that contradicts the headers | [`MalformedHeaders`](ErrorKind::MalformedHeaders) | 400 |
 //! | signature missing | [`MissingSignature`](ErrorKind::MissingSignature) | 401 |
-//! | signature not base64, not 32 bytes, or no key matches | [`InvalidSignature`](ErrorKind::InvalidSignature) | 401 |
+//! | signature not base64, wrong length, or no key matches; a covered digest differs from the body; a wrong URL token | [`InvalidSignature`](ErrorKind::InvalidSignature) | 401 |
+//! | UP42: nothing the signature covers binds the body | [`BodyNotSigned`](ErrorKind::BodyNotSigned) | 401 |
 //! | timestamp required but missing | [`MissingTimestamp`](ErrorKind::MissingTimestamp) | 401 |
 //! | timestamp outside the tolerance | [`TimestampOutsideTolerance`](ErrorKind::TimestampOutsideTolerance) | 401 |
 //! | delivery already accepted | [`Replayed`](ErrorKind::Replayed) | 401 |
@@ -154,12 +169,13 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `http` | `DeliveryHeaders::from_header_map` for `http` 1 header maps |
+//! | `http` | [`HeaderSource`] for `http` 1 header maps, `DeliveryHeaders::from_header_map` |
+//! | `ed25519` | Standard Webhooks `v1a` (ed25519) signatures and `whpk_` public keys |
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8, and `IntoResponse` for `americommerce::Reply` (implies `tower`) |
 //! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4; `Responder` for `americommerce::Reply` |
 //! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests; `mock::americommerce` and `mock::WorkspaceSender` for the other two vendors (implies `tower`) |
-//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries, `send` one like the vendor, `serve` the vendors' webhook APIs (implies `mock`) |
+//! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries and `send` one, each `--scheme api2cart\|up42\|standard`, and `serve` the vendors' webhook APIs (implies `mock`) |
 // Links to items that exist only with their feature; without it, to the section above.
 #![cfg_attr(
     feature = "tower",
