@@ -51,8 +51,8 @@ pub struct Claims {
     pub(crate) body_authenticated: bool,
 }
 
-/// How the delivery proves it came from the key holder.
-#[derive(Debug)]
+/// How the delivery proves it came from the key holder. `Debug` never shows
+/// a token.
 pub(crate) enum Proof {
     /// A MAC (or signature) over `prefix`, then the body when `covers_body`.
     Signed {
@@ -63,6 +63,24 @@ pub(crate) enum Proof {
     },
     /// A secret sent as it is (in the URL), compared with each key.
     Token(Vec<u8>),
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signed {
+                prefix,
+                covers_body,
+                tags,
+            } => f
+                .debug_struct("Signed")
+                .field("prefix", prefix)
+                .field("covers_body", covers_body)
+                .field("tags", tags)
+                .finish(),
+            Self::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
 }
 
 /// What the MAC covers before the body.

@@ -219,6 +219,7 @@ pub(crate) fn matching_token_key(keys: &KeySet, presented: &[u8]) -> Option<KeyI
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::HeaderSource as _;
 
     #[test]
     fn finds_the_token_in_the_query_or_the_path() {
@@ -265,6 +266,16 @@ mod tests {
         );
         assert_eq!(matching_token_key(&keys, b"new-toke"), None);
         assert_eq!(matching_token_key(&keys, b""), None);
+    }
+
+    #[test]
+    fn claims_never_show_the_token() {
+        let head = [("content-type", "application/json")];
+        let claims = UrlToken::query("token")
+            .read(&head.with_target("/h?token=s3cret-token"))
+            .unwrap();
+        let shown = format!("{claims:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]
