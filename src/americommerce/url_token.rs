@@ -219,7 +219,6 @@ pub(crate) fn matching_token_key(keys: &KeySet, presented: &[u8]) -> Option<KeyI
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HeaderSource as _;
 
     #[test]
     fn finds_the_token_in_the_query_or_the_path() {
