@@ -826,3 +826,176 @@ fn help_and_version() {
         format!("webhook-guard {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+// ---------------------------------------------------------------------------
+// The other recipes: --scheme up42|standard, secrets from files and the
+// environment
+// ---------------------------------------------------------------------------
+
+/// The first published known answer of the Standard Webhooks libraries.
+const STANDARD_KEY: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const STANDARD_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+const STANDARD_TS: &str = "1614265330";
+const STANDARD_BODY: &str = r#"{"test": 2432232314}"#;
+const STANDARD_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+#[test]
+fn sign_standard_reproduces_the_specs_known_answer_and_verify_accepts_it() {
+    let dir = TempDir::new("standard-kat");
+    let secret_file = dir.write("whsec.txt", format!("{STANDARD_KEY}\n"));
+    let headers = run(&[
+        "sign",
+        "--scheme",
+        "standard",
+        "--secret-file",
+        secret_file.to_str().unwrap(),
+        "--id",
+        STANDARD_ID,
+        "--timestamp",
+        STANDARD_TS,
+        "--body",
+        STANDARD_BODY,
+    ])
+    .expect(0)
+    .stdout;
+    assert_eq!(
+        headers,
+        format!(
+            "webhook-id: {STANDARD_ID}\nwebhook-timestamp: {STANDARD_TS}\nwebhook-signature: {STANDARD_SIGNATURE}\n"
+        )
+    );
+    let headers_file = dir.write("headers.txt", &headers);
+    let body_file = dir.write("body.json", STANDARD_BODY);
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--scheme",
+            "standard",
+            "--secret-file",
+            secret_file.to_str().unwrap(),
+            "--headers-file",
+            headers_file.to_str().unwrap(),
+            "--body-file",
+            body_file.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let out = verify(&["--now", STANDARD_TS]).expect(0);
+    assert_eq!(out.field("scheme"), "standard-webhooks");
+    assert_eq!(out.field("key"), "secret-1");
+    let out = verify(&["--now", "1614265731"]).expect(1);
+    assert_eq!(out.field("reason"), "webhook timestamp outside tolerance");
+    assert!(
+        out.field("timestamp").starts_with(STANDARD_TS),
+        "{}",
+        out.stdout
+    );
+    // The secret never shows.
+    assert!(!out.stdout.contains("MfKQ9r8"), "{}", out.stdout);
+}
+
+#[test]
+fn sign_up42_covers_a_content_digest_and_verify_catches_a_changed_byte() {
+    let dir = TempDir::new("up42");
+    let body = br#"{"event":"job.status","body":{"status":"SUCCEEDED"}}"#;
+    let body_file = dir.write("body.json", body);
+    let sign = Command::new(BIN)
+        .args([
+            "sign",
+            "--scheme",
+            "up42",
+            "--secret-env",
+            "UP42_TEST_SECRET",
+        ])
+        .args([
+            "--header",
+            "X-Up42-Event: job.status",
+            "--timestamp",
+            "1700000000",
+        ])
+        .arg("--body-file")
+        .arg(&body_file)
+        .env("UP42_TEST_SECRET", "the webhook secret")
+        .output()
+        .expect("run sign");
+    let headers = Run::from_output(sign).expect(0).stdout;
+    assert!(
+        headers.contains(
+            "Signature-Input: up42-sig=(\"x-up42-event\" \"content-digest\");created=1700000000\n"
+        ),
+        "{headers}"
+    );
+    let headers_file = dir.write("headers.txt", &headers);
+    let verify = |body_file: &Path, secret: &str| {
+        let mut args: Vec<&OsStr> = vec![
+            "verify".as_ref(),
+            "--scheme".as_ref(),
+            "up42".as_ref(),
+            "--secret".as_ref(),
+            secret.as_ref(),
+            "--now".as_ref(),
+            "1700000010".as_ref(),
+            "--headers-file".as_ref(),
+            headers_file.as_os_str(),
+        ];
+        args.extend(["--body-file".as_ref(), body_file.as_os_str()]);
+        run(&args)
+    };
+    let out = verify(&body_file, "the webhook secret").expect(0);
+    assert_eq!(out.field("scheme"), "up42");
+    assert!(
+        out.field("body").ends_with("bytes, signed"),
+        "{}",
+        out.stdout
+    );
+    let mut changed = body.to_vec();
+    changed[30] ^= 1;
+    let changed_file = dir.write("changed.json", &changed);
+    let out = verify(&changed_file, "the webhook secret").expect(1);
+    assert_eq!(
+        (out.field("reason"), out.field("detail")),
+        (
+            "invalid webhook signature",
+            "body does not match the signed digest"
+        )
+    );
+    let out = verify(&body_file, "another secret").expect(1);
+    assert_eq!(out.field("detail"), "signature matches no key");
+}
+
+#[test]
+fn secrets_must_come_from_somewhere_and_a_signer_takes_one() {
+    let missing = run(&["sign", "--body", "{}"]).expect(2);
+    assert!(
+        missing.stderr.contains("--secret-file"),
+        "{}",
+        missing.stderr
+    );
+    let unset = run(&["sign", "--secret-env", "WEBHOOK_GUARD_UNSET_VAR"]).expect(2);
+    assert!(
+        unset.stderr.contains("WEBHOOK_GUARD_UNSET_VAR"),
+        "{}",
+        unset.stderr
+    );
+    let two = run(&["sign", "--secret", "a", "--secret", "b"]).expect(2);
+    assert!(two.stderr.contains("exactly one"), "{}", two.stderr);
+    let bad = run(&["sign", "--scheme", "standard", "--secret", "not-base64!"]).expect(2);
+    assert!(bad.stderr.contains("base64"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("not-base64!"), "{}", bad.stderr);
+}
+
+#[test]
+fn a_capture_has_no_body_limit_unless_asked() {
+    let dir = TempDir::new("no-limit");
+    let body = vec![b' '; 2 * 1024 * 1024];
+    let body_file = dir.write("body.json", &body);
+    let pairs = [("X-Webhook-Entity", "product")];
+    let headers = dir.write(
+        "headers.txt",
+        header_file(&pairs, &library_signature(KEY, &pairs, &body)),
+    );
+    verify(KEY, &headers, &body_file, &[]).expect(0);
+    let out = verify(KEY, &headers, &body_file, &["--body-limit", "1048576"]).expect(1);
+    assert_eq!(out.field("status"), "413");
+}
