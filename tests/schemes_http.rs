@@ -460,6 +460,24 @@ async fn check(addr: std::net::SocketAddr, prefix: &str, wires: &[Wire]) -> usiz
     accepted
 }
 
+/// The UP42 rows (JSON bodies) against the extractor at `/extractor/up42`;
+/// each accepted one must have run the handler once.
+async fn check_extractor(addr: std::net::SocketAddr, calls: &AtomicUsize) {
+    let before = calls.load(Ordering::SeqCst);
+    let mut accepted = 0;
+    for case in cases(Recipe::Up42, 9) {
+        let response = send_h1(addr, &format!("/extractor{}", case.target), &case.delivery).await;
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (case.status, case.text),
+            "extractor: {}",
+            case.name
+        );
+        accepted += usize::from(case.status == 200);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst) - before, accepted);
+}
+
 /// An axum app with each recipe behind the layer at `/layer/...` and, for
 /// UP42 (JSON bodies), behind the extractor at `/extractor/up42`.
 fn axum_app(calls: &Arc<AtomicUsize>) -> Router {
@@ -510,20 +528,7 @@ async fn axum_answers_every_row_of_every_recipe_and_runs_handlers_only_when_veri
         "two UP42, three Standard and three token rows accepted per wire"
     );
 
-    // The extractor, UP42 rows only.
-    let before = calls.load(Ordering::SeqCst);
-    let mut accepted = 0;
-    for case in cases(Recipe::Up42, 9) {
-        let response = send_h1(addr, &format!("/extractor{}", case.target), &case.delivery).await;
-        assert_eq!(
-            (response.status, response.text().as_str()),
-            (case.status, case.text),
-            "extractor: {}",
-            case.name
-        );
-        accepted += usize::from(case.status == 200);
-    }
-    assert_eq!(calls.load(Ordering::SeqCst) - before, accepted);
+    check_extractor(addr, &calls).await;
 }
 
 #[actix_rt::test]
@@ -567,24 +572,7 @@ async fn actix_answers_every_row_of_every_recipe_and_runs_handlers_only_when_ver
     let accepted = check(server.addr, "/layer", &[Wire::Http1, Wire::Http1Lowercase]).await;
     assert_eq!(calls.load(Ordering::SeqCst), accepted);
 
-    let before = calls.load(Ordering::SeqCst);
-    let mut accepted = 0;
-    for case in cases(Recipe::Up42, 9) {
-        let response = send_h1(
-            server.addr,
-            &format!("/extractor{}", case.target),
-            &case.delivery,
-        )
-        .await;
-        assert_eq!(
-            (response.status, response.text().as_str()),
-            (case.status, case.text),
-            "extractor: {}",
-            case.name
-        );
-        accepted += usize::from(case.status == 200);
-    }
-    assert_eq!(calls.load(Ordering::SeqCst) - before, accepted);
+    check_extractor(server.addr, &calls).await;
     tokio::time::timeout(Duration::from_secs(10), server.stop())
         .await
         .expect("server stops");
