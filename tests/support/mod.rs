@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod examples;
 pub mod php;
 pub mod process;
+pub mod python;
 #[cfg(feature = "cli")]
 pub mod serve;
 pub mod servers;
