@@ -40,6 +40,13 @@ use crate::replay::ReplayKey;
 use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag, parse_unix_seconds};
 use crate::signature::MAC_LEN;
 
+/// Standard base64 with or without padding, for secrets as people paste them.
+const PADDED_OR_NOT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 /// The recipe's name, in logs and replay keys.
 pub(crate) const NAME: &str = "standard-webhooks";
 
@@ -55,6 +62,8 @@ pub mod names {
 
 /// How many `webhook-signature` entries are read at most; the rest are
 /// ignored, so a hostile header cannot make the verifier compare without end.
+/// (The official libraries check every entry; a sender rotating keys sends
+/// two or three.)
 pub const MAX_SIGNATURES: usize = 8;
 
 /// The Standard Webhooks recipe.
@@ -80,10 +89,11 @@ impl StandardWebhooks {
     }
 
     /// A `v1` key from a secret as the sender shows it: `whsec_` (optional)
-    /// and the standard base64 of 24 to 64 random bytes.
+    /// and the standard base64 of 24 to 64 random bytes, padded or not (the
+    /// official libraries accept both).
     pub fn secret(id: &str, secret: &str) -> Result<SigningKey, KeyError> {
         let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
-        let bytes = STANDARD
+        let bytes = PADDED_OR_NOT
             .decode(encoded)
             .map_err(|_| KeyError("a whsec_ secret must be standard base64"))?;
         if !(24..=64).contains(&bytes.len()) {
@@ -242,6 +252,14 @@ mod tests {
     fn secrets_are_base64_of_24_to_64_bytes() {
         assert!(StandardWebhooks::secret("k", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
         assert!(StandardWebhooks::secret("k", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+        // 25 bytes, without the `==` (the Python library adds it before decoding).
+        let unpadded =
+            StandardWebhooks::secret("k", "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGA").unwrap();
+        // Signed by the official Python package with that secret.
+        assert_eq!(
+            sign(&unpadded, "msg_1", 1_700_000_000, b"hi"),
+            "v1,rB3E1xCluE+Qfnt/Vf38KfsPckoKcKHMWO+61hpIsPQ="
+        );
         assert!(StandardWebhooks::secret("k", "whsec_c2hvcnQ=").is_err());
         assert!(StandardWebhooks::secret("k", "whsec_not base64!").is_err());
         let long = STANDARD.encode([7u8; 65]);

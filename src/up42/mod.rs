@@ -41,7 +41,16 @@
 //! says [`body_authenticated`](crate::VerifiedWebhook::body_authenticated)
 //! `false`.
 //!
-//! `created` itself is signed only if the list covers `signature-input`. If
+//! Two edges differ from the sample by default: the tolerance is inclusive
+//! (a `created` exactly 300 s old passes; the sample wants under 300) and a
+//! `created` up to the tolerance ahead of the clock passes (the sample
+//! refuses any). `.tolerance(Duration::from_secs(299)).future_tolerance(Duration::ZERO)`
+//! on the builder makes the verifier agree with the sample at every edge.
+//!
+//! The recipe has two weaknesses no receiver can repair. The values are
+//! joined with no separator, so bytes can move from one listed value to the
+//! next (`a: xy`, `b: z` signs as `a: x`, `b: yz`). And `created` itself is
+//! signed only if the list covers `signature-input`. If
 //! not, the freshness check stops a careless replay but not a deliberate one
 //! (the attacker rewrites `created`), and the replay guard, keyed on the
 //! signature, remembers it only until `created` + tolerance.
