@@ -321,8 +321,8 @@ impl Transport {
     }
 }
 
-/// One POST of `body` with `headers` (in title case on the wire, framing
-/// added) to `url` over HTTP/1.1, no retry, within `timeout`: the answer or
+/// One POST of `body` with `headers` (in title case on the wire, `Host` and
+/// framing added) to `url` over HTTP/1.1, no retry, within `timeout`: the answer or
 /// why there was none, and the latency. For deliveries no vendor emulation
 /// here makes (e.g. an unsigned request to a URL carrying a token).
 pub async fn post_once(
@@ -340,6 +340,11 @@ pub async fn post_once(
             );
         }
     };
+    let mut headers = headers;
+    if let Some(authority) = uri.authority() {
+        // HTTP/1.1 requires it (RFC 9112 §3.2); actix-web answers 400 without it.
+        headers.insert(0, ("Host".to_owned(), authority.as_str().to_owned()));
+    }
     let wire = WireRequest::new(&uri, headers, body, None, false);
     let request = match wire.to_http() {
         Ok(request) => request,

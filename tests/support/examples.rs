@@ -69,6 +69,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     // `cargo test` made (and a no-op) rather than a rebuild.
     let features: Vec<&str> = [
         ("http", cfg!(feature = "http")),
+        ("ed25519", cfg!(feature = "ed25519")),
         ("tower", cfg!(feature = "tower")),
         ("axum", cfg!(feature = "axum")),
         ("actix", cfg!(feature = "actix")),
