@@ -24,7 +24,7 @@ fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(dirname "$fuzz_dir")"
 cd "$repo_dir"
 
-targets=(${FUZZ_TARGETS:-canonical differential signature verify event header_file})
+targets=(${FUZZ_TARGETS:-canonical differential signature verify event header_file signature_input standard_signatures content_digest url_token})
 sanitizer="${FUZZ_SANITIZER:-none}"
 corpus_root="${FUZZ_CORPUS_DIR:-$fuzz_dir/corpus}"
 

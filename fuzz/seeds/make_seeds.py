@@ -12,6 +12,7 @@ the top-level value's last field taking the rest. Check a seed with
 `python3 fuzz/seeds/make_seeds.py` (from anywhere); the files are committed.
 """
 
+import base64
 import os
 import struct
 
@@ -264,3 +265,74 @@ write("event", "error_notice", event("cart", "archive", [
     ("X-Webhook-Error-Message", 0, "Store is unreachable"), ("X-Webhook-Error-Try-Count", 0, "5")], b""))
 write("event", "bad_timestamp", event("order.shipment", "delete", [
     ("X-Webhook-Timestamp", 0, "-5"), ("X-Webhook-Entity", 0, "product.variant")], b"[1,2]"))
+
+# signature_input: raw bytes, read both as Signature-Input and as Signature
+UP42_MAC = "ROO6gS8XjNKLVmZlpZPVuG0VAiRLrSOFAMfDOhCIGSo="
+write("signature_input", "up42_sample", b'up42-sig=("content-digest" "x-up42-event");created=1700000000')
+write("signature_input", "rfc9421_neighbours", (
+    'sig1=("@method" "@authority");created=1618884473;keyid="test-key-rsa-pss", '
+    'up42-sig=("Content-Digest" "date" "digest");created=1700000000;keyid="k-1";alg=hmac, '
+    'x=?0, y;a=1.5;b=:AAEC:, z=-42, t=tok/en:1').encode())
+write("signature_input", "no_created_item_params", b'  up42-sig=("x-up42-event";sf "content-type" "a\\"b\\\\c")\t')
+write("signature_input", "created_twice", b'up42-sig=("digest");created=1;created=2')
+write("signature_input", "too_many", ("up42-sig=(" + " ".join(f'"h{i}"' for i in range(33)) + ")").encode())
+write("signature_input", "signature_bare", f"up42-sig={UP42_MAC}".encode())
+write("signature_input", "signature_byte_sequence", f"other=1, up42-sig=:{UP42_MAC}:".encode())
+
+# standard_signatures: StandardInput { secret, id, timestamp, at, body, header (raw rest) }
+def standard_input(secret, msg_id, timestamp, at, body, header):
+    e = Enc()
+    e.bytes_vec(secret)
+    e.string(msg_id)
+    e.u32(timestamp)
+    e.u8(at)
+    e.bytes_vec(body)
+    e.front(header)
+    return e.finish()
+
+
+SW_SECRET = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+SW_SIG = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+SW_V1A = "v1a," + base64.b64encode(bytes(range(64))).decode()
+write("standard_signatures", "spec_example", standard_input(
+    SW_SECRET, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, 0, b'{"test": 2432232314}', SW_SIG.encode()))
+write("standard_signatures", "rotation_mixed", standard_input(
+    b"short-key", "msg_2", 1700000000, 2, b"",
+    f"v1,AAAA  {SW_V1A} v2,{SW_SIG[3:]} v1,{SW_SIG[3:-1]} {SW_SIG}".encode()))
+write("standard_signatures", "nine_pieces", standard_input(
+    bytes(64), "id", 7, 9, b"body", " ".join(["v0,x"] * 9).encode()))
+
+# content_digest: DigestInput { body, extra: Vec<(String, String)>, header (raw rest) }
+def digest_input(body, extra, header):
+    e = Enc()
+    e.bytes_vec(body)
+    e.vec(extra, lambda p: (e.string(p[0]), e.string(p[1])))
+    e.front(header)
+    return e.finish()
+
+
+HELLO = b'{"hello": "world"}'
+HELLO_256 = "X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="
+HELLO_512 = "WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew=="
+write("content_digest", "rfc9530_example", digest_input(
+    HELLO, [("x-up42-event", "job.status")], f"sha-256=:{HELLO_256}:, sha-512=:{HELLO_512}:".encode()))
+write("content_digest", "legacy_digest", digest_input(
+    HELLO, [], f"SHA-256={HELLO_256},unixsum=30637".encode()))
+write("content_digest", "unknown_and_short", digest_input(
+    b"", [("Date", "Tue, 01 Dec 2026 09:00:00 GMT"), ("x-up42-event", "order.status")],
+    b"md5=:AAAA:, id-sha-256=:AAAA:;p=1, sha-256=:AAAA:"))
+
+# url_token: UrlInput { name, index, token, target (rest) }
+def url_input(name, index, token, target):
+    e = Enc()
+    e.string(name)
+    e.u8(index)
+    e.string(token)
+    e.string(target, rest=True)
+    return e.finish()
+
+
+write("url_token", "query", url_input("token", 1, "k9Q2longrandomtoken", "/hooks/americommerce?a=1&token=s%2Fx&b"))
+write("url_token", "path_segment", url_input("t", 1, "s3cret", "/hooks/s3cret/tax?x=1"))
+write("url_token", "twice", url_input("t", 0, "a+b%", "/h?t=a&t=b&%74=c"))
+write("url_token", "encoded_name", url_input("to ken", 2, "", "h//%7e?to%20ken&x"))
