@@ -71,8 +71,8 @@ pub fn parse_content_digest(value: &[u8]) -> Result<Vec<ExpectedDigest>, &'stati
 }
 
 /// Reads a legacy `Digest` value (RFC 3230 §4.3.2): `algorithm=base64`
-/// pairs separated by commas, algorithm names in any case. Unknown
-/// algorithms are skipped.
+/// pairs separated by commas, algorithm names in any case, spaces around
+/// either side ignored. Unknown algorithms are skipped.
 pub fn parse_legacy_digest(value: &[u8]) -> Result<Vec<ExpectedDigest>, &'static str> {
     let mut found = Vec::new();
     for part in value.split(|&b| b == b',') {
@@ -80,12 +80,14 @@ pub fn parse_legacy_digest(value: &[u8]) -> Result<Vec<ExpectedDigest>, &'static
         let Some(eq) = part.iter().position(|&b| b == b'=') else {
             return Err("a digest must be `algorithm=value`");
         };
-        let name = std::str::from_utf8(&part[..eq]).map_err(|_| "digest name is not ASCII")?;
+        // A name that is not UTF-8 is no algorithm this knows: skipped, like
+        // any other unknown one.
+        let name = std::str::from_utf8(part[..eq].trim_ascii()).unwrap_or_default();
         let Some(algorithm) = Algorithm::from_name(name) else {
             continue;
         };
         let bytes = STANDARD
-            .decode(&part[eq + 1..])
+            .decode(part[eq + 1..].trim_ascii())
             .map_err(|_| "digest value is not base64")?;
         found.push(checked(algorithm, bytes)?);
     }
@@ -187,7 +189,7 @@ mod tests {
 
     #[test]
     fn legacy_names_in_any_case() {
-        let header = format!("SHA-256={HELLO_SHA256},unixsum=30637");
+        let header = format!("SHA-256 = {HELLO_SHA256},unixsum=30637,\u{e9}=x");
         let digests = parse_legacy_digest(header.as_bytes()).unwrap();
         assert_eq!(digests.len(), 1);
         assert!(digest_of(digests[0].clone(), HELLO));

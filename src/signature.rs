@@ -3,6 +3,16 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+/// Standard base64 with or without padding: for secrets as people paste them,
+/// and RFC 8941 byte sequences, whose parsers "SHOULD NOT fail when `=`
+/// padding is not present" (§4.2.7). Signatures stay strictly padded.
+pub(crate) const PADDED_OR_NOT: base64::engine::GeneralPurpose =
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+
 /// Length of an HMAC-SHA256 tag.
 pub const MAC_LEN: usize = 32;
 

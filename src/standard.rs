@@ -38,14 +38,7 @@ use crate::head::{Found, HeaderSource, find};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::replay::ReplayKey;
 use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag, parse_unix_seconds};
-use crate::signature::MAC_LEN;
-
-/// Standard base64 with or without padding, for secrets as people paste them.
-const PADDED_OR_NOT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
+use crate::signature::{MAC_LEN, PADDED_OR_NOT};
 
 /// The recipe's name, in logs and replay keys.
 pub(crate) const NAME: &str = "standard-webhooks";

@@ -4,7 +4,8 @@
 //! beyond one inner list.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+
+use crate::signature::PADDED_OR_NOT;
 
 /// An item's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,7 +225,7 @@ impl Parser<'_> {
         self.text_from(start)
     }
 
-    /// §4.2.7: `:` base64 `:`; padding as RFC 4648 writes it.
+    /// §4.2.7: `:` base64 `:`, with or without the `=` padding.
     fn bytes(&mut self) -> Result<Vec<u8>, &'static str> {
         self.at += 1;
         let start = self.at;
@@ -233,7 +234,7 @@ impl Parser<'_> {
         if !self.eat(b':') {
             return Err("unterminated byte sequence");
         }
-        STANDARD
+        PADDED_OR_NOT
             .decode(encoded)
             .map_err(|_| "byte sequence is not base64")
     }
@@ -324,6 +325,11 @@ mod tests {
             );
         }
         assert_eq!(parse_dictionary(b"  ").unwrap(), vec![]);
+        assert_eq!(
+            parse_dictionary(b"a=:AAEC:, b=:AAE:").unwrap()[1].1,
+            Member::Item(BareItem::Bytes(vec![0, 1]), vec![]),
+            "unpadded byte sequences are read (RFC 8941 4.2.7)"
+        );
         assert_eq!(
             parse_dictionary(b"a=-42").unwrap()[0].1,
             Member::Item(BareItem::Integer(-42), vec![])

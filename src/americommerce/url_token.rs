@@ -54,7 +54,7 @@ pub struct UrlToken {
 
 impl UrlToken {
     /// The token is the query parameter `name` (`?name=<token>`),
-    /// percent-decoded.
+    /// percent-decoded to bytes.
     pub fn query(name: impl Into<Cow<'static, str>>) -> Self {
         Self {
             place: Place::Query(name.into()),
@@ -62,16 +62,17 @@ impl UrlToken {
     }
 
     /// The token is path segment `index` (0-based, after the leading `/`),
-    /// percent-decoded: `UrlToken::path_segment(1)` reads `/hooks/<token>/tax`.
+    /// percent-decoded to bytes: `UrlToken::path_segment(1)` reads
+    /// `/hooks/<token>/tax`.
     pub fn path_segment(index: usize) -> Self {
         Self {
             place: Place::PathSegment(index),
         }
     }
 
-    /// The token in `target` (a path with an optional query), if there is one.
-    /// `Err` when the query carries it more than once.
-    pub fn extract<'a>(&self, target: &'a str) -> Result<Option<Cow<'a, str>>, &'static str> {
+    /// The token in `target` (a path with an optional query), as bytes, if
+    /// there is one. `Err` when the query carries it more than once.
+    pub fn extract<'a>(&self, target: &'a str) -> Result<Option<Cow<'a, [u8]>>, &'static str> {
         Ok(self
             .locate(target)?
             .map(|range| percent_decode(&target[range])))
@@ -112,7 +113,7 @@ impl UrlToken {
                         Some(eq) => (&pair[..eq], offset + eq + 1),
                         None => (pair, offset + pair.len()),
                     };
-                    if percent_decode(key) == name.as_ref() {
+                    if *percent_decode(key) == *name.as_bytes() {
                         if found.is_some() {
                             return Err("URL token sent more than once");
                         }
@@ -138,11 +139,12 @@ impl UrlToken {
     }
 }
 
-/// `%XX` decoded; a `%` not followed by two hex digits is kept as it is,
-/// and so is `+` (a token is not form data).
-fn percent_decode(text: &str) -> Cow<'_, str> {
+/// `%XX` decoded, to bytes (so `%FF` and `%FE` stay different); a `%` not
+/// followed by two hex digits is kept as it is, and so is `+` (a token is
+/// not form data).
+fn percent_decode(text: &str) -> Cow<'_, [u8]> {
     if !text.contains('%') {
-        return Cow::Borrowed(text);
+        return Cow::Borrowed(text.as_bytes());
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -164,7 +166,7 @@ fn percent_decode(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    Cow::Owned(out)
 }
 
 impl Scheme for UrlToken {
@@ -185,7 +187,7 @@ impl Scheme for UrlToken {
         Ok(Claims {
             timestamp: None,
             timestamp_required: false,
-            proof: Proof::Token(token.into_owned().into_bytes()),
+            proof: Proof::Token(token.into_owned()),
             digests: Vec::new(),
             replay: None,
             signed: Signed::Headers(Vec::new()),
@@ -225,7 +227,11 @@ mod tests {
         let q = UrlToken::query("token");
         assert_eq!(
             q.extract("/hooks?a=1&token=s%2Fx&b").unwrap().as_deref(),
-            Some("s/x")
+            Some(&b"s/x"[..])
+        );
+        assert_ne!(
+            q.extract("/h?token=%FF").unwrap(),
+            q.extract("/h?token=%FE").unwrap()
         );
         assert_eq!(q.extract("/hooks?tokens=x").unwrap(), None);
         assert_eq!(q.extract("/hooks/token").unwrap(), None);
@@ -233,7 +239,7 @@ mod tests {
         let p = UrlToken::path_segment(1);
         assert_eq!(
             p.extract("/hooks/s3cret/tax?x=1").unwrap().as_deref(),
-            Some("s3cret")
+            Some(&b"s3cret"[..])
         );
         assert_eq!(p.extract("/hooks").unwrap(), None);
     }
@@ -279,8 +285,9 @@ mod tests {
 
     #[test]
     fn percent_decoding_keeps_what_is_not_an_escape() {
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("a+b%41"), "a+bA");
-        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(*percent_decode("a%2"), *b"a%2");
+        assert_eq!(*percent_decode("a+b%41"), *b"a+bA");
+        assert_eq!(*percent_decode("%zz"), *b"%zz");
+        assert_eq!(*percent_decode("%ff%00"), [0xff, 0]);
     }
 }

@@ -165,7 +165,13 @@ pub fn parse_signature_input(value: &[u8]) -> Result<SignatureInput, InputError>
         }
         covered.push(name);
     }
-    let created = match params.iter().find(|(key, _)| key == "created") {
+    let mut created = params.iter().filter(|(key, _)| key == "created");
+    let (first, again) = (created.next(), created.next());
+    if again.is_some() {
+        // RFC 8941 would keep the last; a sender may have meant the first.
+        return Err(InputError::Malformed("created appears twice"));
+    }
+    let created = match first {
         None => None,
         Some((_, BareItem::Integer(seconds))) if *seconds >= 0 => Some(*seconds),
         Some(_) => {
@@ -206,7 +212,10 @@ pub fn parse_signature(value: &[u8]) -> Result<Option<[u8; MAC_LEN]>, &'static s
 /// The sending side of the recipe: `Signature-Input` and `Signature` values
 /// for the `covered` headers (name, value), in that order, signed with
 /// `key` at `created`. The signed string is the values joined, as the
-/// verifier rebuilds it.
+/// verifier rebuilds it. Names are lowercased and written as RFC 8941
+/// strings; what [`parse_signature_input`] refuses (no names, a name twice,
+/// more than [`MAX_COVERED`], `created` outside 0 to 10^15 - 1) is signed as
+/// asked, so tests can make such deliveries.
 pub fn sign(key: &SigningKey, covered: &[(&str, &str)], created: i64) -> (String, String) {
     use base64::Engine as _;
     use hmac::Mac as _;
@@ -216,7 +225,10 @@ pub fn sign(key: &SigningKey, covered: &[(&str, &str)], created: i64) -> (String
     }
     let names: Vec<String> = covered
         .iter()
-        .map(|(name, _)| format!("\"{}\"", name.to_ascii_lowercase()))
+        .map(|(name, _)| {
+            let name = name.to_ascii_lowercase();
+            format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+        })
         .collect();
     let input = format!("{LABEL}=({});created={created}", names.join(" "));
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
@@ -330,6 +342,7 @@ mod tests {
             b"up42-sig=(\"a\");created=\"x\"",
             b"up42-sig=(\"a\");created=-1",
             b"up42-sig=(\"a\"), up42-sig=(\"b\")",
+            b"up42-sig=(\"a\");created=1;created=2",
         ] {
             assert!(
                 matches!(parse_signature_input(bad), Err(InputError::Malformed(_))),
