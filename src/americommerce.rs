@@ -39,7 +39,6 @@ mod reply;
 mod url_token;
 
 pub use url_token::UrlToken;
-pub(crate) use url_token::matching_token_key;
 
 #[cfg(any(feature = "axum", feature = "actix"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]

@@ -24,8 +24,7 @@
 use crate::canonical::{DeliveryHeaders, SignedHeaders, names};
 use crate::error::{Error, ErrorKind, refuse};
 use crate::head::HeaderSource;
-use crate::replay::ReplayKey;
-use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag};
+use crate::scheme::{Claims, Prefix, Proof, Replay, Scheme, Signed, Tag, Tags};
 use crate::signature;
 
 /// The API2Cart recipe: `X-Webhook-*` headers as PHP's `json_encode`, then
@@ -57,17 +56,16 @@ pub(crate) fn read(headers: DeliveryHeaders) -> Result<Claims, Error> {
             .map_err(|detail| refuse(ErrorKind::InvalidSignature, detail))?,
     };
     let signed = headers.into_signed();
-    let store_id = signed.get(names::STORE_ID).unwrap_or_default();
     Ok(Claims {
         timestamp,
         timestamp_required: false,
         proof: Proof::Signed {
             prefix: Prefix::SignedJson,
             covers_body: true,
-            tags: vec![Tag::HmacSha256(expected)],
+            tags: Tags::One([Tag::HmacSha256(expected)]),
         },
         digests: Vec::new(),
-        replay: Some(ReplayKey::new(store_id, expected)),
+        replay: Replay::StoreAndSignature,
         signed: Signed::Api2Cart(signed),
         body_authenticated: true,
     })

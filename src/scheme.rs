@@ -20,7 +20,6 @@ use crate::canonical::SignedHeaders;
 use crate::digest::ExpectedDigest;
 use crate::error::Error;
 use crate::head::HeaderSource;
-use crate::replay::ReplayKey;
 use crate::signature::MAC_LEN;
 
 /// A signing recipe. The crate's recipes are the only implementations: the
@@ -44,8 +43,8 @@ pub struct Claims {
     pub(crate) proof: Proof,
     /// Digests the body must match, checked as it streams.
     pub(crate) digests: Vec<ExpectedDigest>,
-    /// `None` for recipes whose deliveries cannot be told apart (URL token).
-    pub(crate) replay: Option<ReplayKey>,
+    /// What tells this delivery from another, for the replay guard.
+    pub(crate) replay: Replay,
     pub(crate) signed: Signed,
     /// False only when a `danger_` option let through a body nothing binds.
     pub(crate) body_authenticated: bool,
@@ -59,7 +58,7 @@ pub(crate) enum Proof {
         prefix: Prefix,
         covers_body: bool,
         /// Any one may match. Never empty.
-        tags: Vec<Tag>,
+        tags: Tags,
     },
     /// A secret sent as it is (in the URL), compared with each key.
     Token(Vec<u8>),
@@ -97,6 +96,38 @@ pub(crate) enum Tag {
     HmacSha256([u8; MAC_LEN]),
     #[cfg(feature = "ed25519")]
     Ed25519([u8; 64]),
+}
+
+/// The signatures a delivery carries: most carry one, kept inline so the
+/// common case allocates nothing.
+#[derive(Clone, Debug)]
+pub(crate) enum Tags {
+    One([Tag; 1]),
+    Many(Vec<Tag>),
+}
+
+impl Tags {
+    pub(crate) fn as_slice(&self) -> &[Tag] {
+        match self {
+            Self::One(one) => one,
+            Self::Many(many) => many,
+        }
+    }
+}
+
+/// What the replay key is made of; built into a
+/// [`ReplayKey`](crate::ReplayKey) only when a guard asks, so a verifier
+/// without one pays nothing for it.
+#[derive(Clone, Debug)]
+pub(crate) enum Replay {
+    /// Deliveries cannot be told apart (URL token).
+    Untold,
+    /// API2Cart: `X-Webhook-Store-Id` and the signature.
+    StoreAndSignature,
+    /// UP42: the signature.
+    Signature,
+    /// Standard Webhooks: `webhook-id`.
+    Id(Box<[u8]>),
 }
 
 /// The signed headers the event shows.

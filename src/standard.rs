@@ -36,8 +36,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::error::{Error, ErrorKind, refuse};
 use crate::head::{Found, HeaderSource, find};
 use crate::keys::{KeyError, KeySet, SigningKey};
-use crate::replay::ReplayKey;
-use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag, parse_unix_seconds};
+use crate::scheme::{Claims, Prefix, Proof, Replay, Scheme, Signed, Tag, Tags, parse_unix_seconds};
 use crate::signature::{MAC_LEN, PADDED_OR_NOT};
 
 /// The recipe's name, in logs and replay keys.
@@ -224,10 +223,10 @@ impl Scheme for StandardWebhooks {
             proof: Proof::Signed {
                 prefix: Prefix::Bytes(prefix),
                 covers_body: true,
-                tags,
+                tags: Tags::Many(tags),
             },
             digests: Vec::new(),
-            replay: Some(ReplayKey::for_scheme(NAME, "", id.as_bytes())),
+            replay: Replay::Id(id.as_bytes().into()),
             signed: Signed::Headers(vec![
                 (names::ID.to_owned(), id.to_owned()),
                 (names::TIMESTAMP.to_owned(), timestamp_text),

@@ -14,6 +14,7 @@ use hmac::Mac;
 use subtle::ConstantTimeEq;
 
 use crate::api2cart::Api2Cart;
+use crate::canonical::names;
 use crate::clock::{Clock, SystemClock};
 use crate::digest::DigestCheck;
 use crate::error::{Error, ErrorKind, refuse};
@@ -21,7 +22,7 @@ use crate::event::VerifiedWebhook;
 use crate::head::HeaderSource;
 use crate::keys::{HmacSha256, KeyId, KeyResolver, KeySet, ResolveError};
 use crate::replay::{ReplayCheck, ReplayGuard, ReplayKey};
-use crate::scheme::{Claims, Proof, Scheme, Signed, Tag};
+use crate::scheme::{Claims, Proof, Replay, Scheme, Signed, Tag, Tags};
 
 /// How far a signed timestamp may be from now by default: five minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -375,12 +376,12 @@ pub struct Verification {
     #[cfg(feature = "ed25519")]
     streams: Vec<(KeyId, ed25519_dalek::StreamVerifier)>,
     /// The signatures the delivery carries; any one may match.
-    tags: Vec<Tag>,
+    tags: Tags,
     covers_body: bool,
     /// The key a URL token matched, found before any body was read.
     token_match: Option<KeyId>,
     digests: Vec<DigestCheck>,
-    replay: Option<ReplayKey>,
+    replay: Replay,
     signed: Signed,
     timestamp: Option<i64>,
     body_authenticated: bool,
@@ -422,7 +423,11 @@ impl Verification {
         let mut token_match = None;
         match &claims.proof {
             Proof::Signed { tags, .. } => {
-                if tags.iter().any(|t| matches!(t, Tag::HmacSha256(_))) {
+                if tags
+                    .as_slice()
+                    .iter()
+                    .any(|t| matches!(t, Tag::HmacSha256(_)))
+                {
                     macs = keys
                         .keys()
                         .iter()
@@ -434,7 +439,7 @@ impl Verification {
                         .collect();
                 }
                 #[cfg(feature = "ed25519")]
-                for tag in tags {
+                for tag in tags.as_slice() {
                     if let Tag::Ed25519(signature) = tag {
                         let signature = ed25519_dalek::Signature::from_bytes(signature);
                         for key in keys.public_keys() {
@@ -448,7 +453,7 @@ impl Verification {
                 }
             }
             Proof::Token(presented) => {
-                token_match = crate::americommerce::matching_token_key(keys, presented);
+                token_match = keys.token_match(presented);
                 if token_match.is_none() {
                     return Err(refuse(
                         ErrorKind::InvalidSignature,
@@ -461,7 +466,7 @@ impl Verification {
             Proof::Signed {
                 tags, covers_body, ..
             } => (tags, covers_body),
-            Proof::Token(_) => (Vec::new(), false),
+            Proof::Token(_) => (Tags::Many(Vec::new()), false),
         };
         Ok(Self {
             macs,
@@ -538,11 +543,15 @@ impl Verification {
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
+        let replay_key = match self.policy.replay_guard {
+            Some(_) => self.replay_key(),
+            None => None,
+        };
         let mut matched = self.token_match;
         for (id, mac) in self.macs {
             let computed = mac.finalize().into_bytes();
             // No early exit: every key and tag is checked whatever the first ones say.
-            for tag in &self.tags {
+            for tag in self.tags.as_slice() {
                 let ok = match tag {
                     Tag::HmacSha256(expected) => bool::from(computed.as_slice().ct_eq(expected)),
                     #[cfg(feature = "ed25519")]
@@ -571,7 +580,7 @@ impl Verification {
                 "body does not match the signed digest",
             ));
         }
-        if let (Some(guard), Some(key)) = (&self.policy.replay_guard, &self.replay) {
+        if let (Some(guard), Some(key)) = (&self.policy.replay_guard, &replay_key) {
             let expires_at = self.policy.replay_expiry(self.timestamp, self.now);
             match guard.check_and_remember(key, self.now, expires_at).await {
                 Ok(ReplayCheck::First) => {}
@@ -603,6 +612,30 @@ impl Verification {
             self.timestamp,
             self.body_authenticated,
         ))
+    }
+}
+
+impl Verification {
+    /// The replay key of this delivery, as its recipe defines it; `None`
+    /// when deliveries cannot be told apart.
+    fn replay_key(&self) -> Option<ReplayKey> {
+        let scheme = self.policy.scheme.name();
+        let signature = || match self.tags.as_slice().first() {
+            Some(Tag::HmacSha256(mac)) => Some(*mac),
+            _ => None,
+        };
+        Some(match &self.replay {
+            Replay::Untold => return None,
+            Replay::StoreAndSignature => {
+                let store_id = match &self.signed {
+                    Signed::Api2Cart(headers) => headers.get(names::STORE_ID),
+                    Signed::Headers(_) => None,
+                };
+                ReplayKey::for_scheme(scheme, store_id.unwrap_or_default(), signature()?)
+            }
+            Replay::Signature => ReplayKey::for_scheme(scheme, "", signature()?),
+            Replay::Id(id) => ReplayKey::for_scheme(scheme, "", id.clone()),
+        })
     }
 }
 

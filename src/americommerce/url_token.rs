@@ -8,7 +8,7 @@
 //! without it. This authenticates the URL, not the body: anyone who learns
 //! the URL (a proxy log, a leaked config) can send any body, and nothing stops
 //! a replay. Keep the token out of logs ([`UrlToken::redact`]), rotate it
-//! through a [`KeySet`] of several, and treat what arrives as a claim to
+//! through a [`KeySet`](crate::KeySet) of several, and treat what arrives as a claim to
 //! check against the store's API where it matters.
 //!
 //! | request | status |
@@ -20,12 +20,9 @@
 
 use std::borrow::Cow;
 
-use hmac::{KeyInit, Mac};
-
 use crate::error::{Error, ErrorKind, refuse};
 use crate::head::HeaderSource;
-use crate::keys::{HmacSha256, KeyId, KeySet};
-use crate::scheme::{Claims, Proof, Scheme, Signed};
+use crate::scheme::{Claims, Proof, Replay, Scheme, Signed};
 
 /// Where the token sits in the URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,33 +186,11 @@ impl Scheme for UrlToken {
             timestamp_required: false,
             proof: Proof::Token(token.into_owned()),
             digests: Vec::new(),
-            replay: None,
+            replay: Replay::Untold,
             signed: Signed::Headers(Vec::new()),
             body_authenticated: false,
         })
     }
-}
-
-/// What both sides of a token comparison are reduced to: a MAC under the
-/// token itself, so the compare is constant time and hides the length.
-const TOKEN_LABEL: &[u8] = b"webhook-guard url token";
-
-/// The first key equal to `presented`, every key compared in constant time.
-pub(crate) fn matching_token_key(keys: &KeySet, presented: &[u8]) -> Option<KeyId> {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(presented)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(TOKEN_LABEL);
-    let presented = mac.finalize().into_bytes();
-    let mut matched = None;
-    for key in keys.keys() {
-        let mut mac = key.mac();
-        mac.update(TOKEN_LABEL);
-        // No early exit: every key is checked whatever the first ones say.
-        if mac.verify_slice(&presented).is_ok() && matched.is_none() {
-            matched = Some(key.id().clone());
-        }
-    }
-    matched
 }
 
 #[cfg(test)]
@@ -260,17 +235,11 @@ mod tests {
 
     #[test]
     fn tokens_compare_by_value_under_rotation() {
-        let keys = KeySet::single("old-token").with_key("new", "new-token");
-        assert_eq!(
-            matching_token_key(&keys, b"new-token").unwrap().as_str(),
-            "new"
-        );
-        assert_eq!(
-            matching_token_key(&keys, b"old-token").unwrap().as_str(),
-            "default"
-        );
-        assert_eq!(matching_token_key(&keys, b"new-toke"), None);
-        assert_eq!(matching_token_key(&keys, b""), None);
+        let keys = crate::KeySet::single("old-token").with_key("new", "new-token");
+        assert_eq!(keys.token_match(b"new-token").unwrap().as_str(), "new");
+        assert_eq!(keys.token_match(b"old-token").unwrap().as_str(), "default");
+        assert_eq!(keys.token_match(b"new-toke"), None);
+        assert_eq!(keys.token_match(b""), None);
     }
 
     #[test]

@@ -63,8 +63,7 @@ use crate::digest::{parse_content_digest, parse_legacy_digest};
 use crate::error::{Error, ErrorKind, refuse};
 use crate::head::{Found, HeaderSource, find, find_all};
 use crate::keys::SigningKey;
-use crate::replay::ReplayKey;
-use crate::scheme::{Claims, Prefix, Proof, Scheme, Signed, Tag};
+use crate::scheme::{Claims, Prefix, Proof, Replay, Scheme, Signed, Tag, Tags};
 use crate::signature::MAC_LEN;
 use crate::structured::{BareItem, Member, parse_dictionary};
 
@@ -301,10 +300,10 @@ impl Scheme for Up42 {
             proof: Proof::Signed {
                 prefix: Prefix::Bytes(prefix),
                 covers_body: false,
-                tags: vec![Tag::HmacSha256(mac)],
+                tags: Tags::One([Tag::HmacSha256(mac)]),
             },
             digests,
-            replay: Some(ReplayKey::for_scheme(NAME, "", mac)),
+            replay: Replay::Signature,
             signed: Signed::Headers(signed),
             body_authenticated,
         })
