@@ -319,21 +319,25 @@ impl DeliveryHeaders {
     {
         let mut collector = Collector::default();
         for (name, value) in pairs {
-            collector.push(name.as_ref(), value.as_ref())?;
+            if collector.push(name.as_ref(), value.as_ref()).is_err() {
+                break;
+            }
         }
-        collector.finish()
+        match collector.error.take() {
+            Some(error) => Err(error),
+            None => collector.finish(),
+        }
     }
 
     /// Collects the `X-Webhook-*` headers of any [`HeaderSource`](crate::HeaderSource).
     pub fn from_source(headers: &(impl crate::HeaderSource + ?Sized)) -> Result<Self, Error> {
         let mut collector = Collector::default();
-        let mut failed = None;
+        let mut failed = false;
         headers.visit_headers(&mut |name, value| {
-            if failed.is_none() {
-                failed = collector.push(name, value).err();
-            }
+            // Only the first error counts; the rest of the headers are skipped.
+            failed = failed || collector.push(name, value).is_err();
         });
-        match failed {
+        match collector.error.take() {
             Some(error) => Err(error),
             None => collector.finish(),
         }
@@ -378,6 +382,8 @@ struct Collector {
     text: String,
     entries: Vec<Entry>,
     signature: Option<RawSignature>,
+    /// Why the headers are refused, once they are.
+    error: Option<Error>,
 }
 
 impl Default for Collector {
@@ -386,15 +392,24 @@ impl Default for Collector {
             text: String::with_capacity(256),
             entries: Vec::with_capacity(8),
             signature: None,
+            error: None,
         }
     }
 }
 
 impl Collector {
-    fn push(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
+    /// Takes one header line; `Err` (with the reason kept in `error`) once the
+    /// headers are refused.
+    fn push(&mut self, name: &[u8], value: &[u8]) -> Result<(), ()> {
         if !has_prefix(name) {
             return Ok(());
         }
+        self.take(name, value).map_err(|error| {
+            self.error = Some(error);
+        })
+    }
+
+    fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
         let text = &mut self.text;
         let name = match known_name(name) {
             Some(names::SIGNATURE) => {

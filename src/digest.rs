@@ -8,8 +8,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use ctutils::CtEq;
 use sha2::{Digest as _, Sha256, Sha512};
-use subtle::ConstantTimeEq;
 
 use crate::structured::{BareItem, Member, parse_dictionary};
 
@@ -144,7 +144,7 @@ impl DigestCheck {
             Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha512(h) => h.finalize().to_vec(),
         };
-        actual.ct_eq(&self.expected).into()
+        actual.as_slice().ct_eq(self.expected.as_slice()).to_bool()
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use hmac::Mac;
 
-use subtle::ConstantTimeEq;
+use ctutils::CtEq;
 
 use crate::api2cart::Api2Cart;
 use crate::canonical::names;
@@ -553,7 +553,7 @@ impl Verification {
             // No early exit: every key and tag is checked whatever the first ones say.
             for tag in self.tags.as_slice() {
                 let ok = match tag {
-                    Tag::HmacSha256(expected) => bool::from(computed.as_slice().ct_eq(expected)),
+                    Tag::HmacSha256(expected) => computed.as_slice().ct_eq(expected).to_bool(),
                     #[cfg(feature = "ed25519")]
                     Tag::Ed25519(_) => false,
                 };
