@@ -61,6 +61,9 @@ impl UrlToken {
     /// The token is path segment `index` (0-based, after the leading `/`),
     /// percent-decoded to bytes: `UrlToken::path_segment(1)` reads
     /// `/hooks/<token>/tax`.
+    ///
+    /// The index counts in the target the adapter sees: behind axum's
+    /// `Router::nest`, that is the path with the nest's prefix removed.
     pub fn path_segment(index: usize) -> Self {
         Self {
             place: Place::PathSegment(index),
