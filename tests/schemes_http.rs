@@ -3,7 +3,7 @@
 //! loopback: axum behind `VerifyWebhookLayer` and with the `Webhook`
 //! extractor, actix-web behind the `VerifyWebhook` middleware and with its
 //! extractor; HTTP/1.1 in the sender's case and in lower case, and HTTP/2
-//! (axum). A counter proves that no handler ran on a refusal.
+//! with prior knowledge. A counter proves that no handler ran on a refusal.
 //!
 //! The valid deliveries here come from the crate's own signers, so this test
 //! is about statuses and adapters; that the signers and verifiers agree with
@@ -538,7 +538,8 @@ async fn actix_answers_every_row_of_every_recipe_and_runs_handlers_only_when_ver
 
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let server = serve_actix!(move || {
+    // As `serve_actix!`, but answering HTTP/2 with prior knowledge too.
+    let server = actix_web::HttpServer::new(move || {
         let mut middleware = web::scope("/layer");
         for recipe in Recipe::ALL {
             let calls = Arc::clone(&counter);
@@ -568,8 +569,21 @@ async fn actix_answers_every_row_of_every_recipe_and_runs_handlers_only_when_ver
                     }
                 })),
         )
-    });
-    let accepted = check(server.addr, "/layer", &[Wire::Http1, Wire::Http1Lowercase]).await;
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .bind_auto_h2c(("127.0.0.1", 0))
+    .expect("bind loopback");
+    let addr = server.addrs()[0];
+    let running = server.run();
+    let server = support::actix::TestServer {
+        addr,
+        handle: running.handle(),
+    };
+    actix_web::rt::spawn(running);
+    let wires = [Wire::Http1, Wire::Http1Lowercase, Wire::Http2];
+    let accepted = check(server.addr, "/layer", &wires).await;
     assert_eq!(calls.load(Ordering::SeqCst), accepted);
 
     check_extractor(server.addr, &calls).await;
