@@ -27,53 +27,13 @@ use webhook_guard::{DeliveryHeaders, ErrorKind, KeySet, Signer, SigningKey, Veri
 
 use support::compare::{first_difference, show};
 use support::php::php_available;
+use support::rng::Rng;
 
 const CASES: usize = 4096;
 /// Fixed so a failure reproduces; change it to explore other inputs.
 const SEED: u64 = 0x5eed_a2c0_0000_0001;
 /// How many failing cases to print in full.
 const SHOW_FAILURES: usize = 5;
-
-/// SplitMix64: tiny, deterministic, and good enough to pick test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (the modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
 
 const SIGNATURE: &str = "X-Webhook-Signature";
 const TIMESTAMP: &str = "X-Webhook-Timestamp";

@@ -38,6 +38,7 @@ use webhook_guard::{Error, ErrorKind, KeySet, ManualClock, SigningKey, VerifiedW
 
 use support::compare::show;
 use support::python::{python_available, run_json_lines};
+use support::rng::Rng;
 
 /// Fixed so a failure reproduces; change it to explore other inputs.
 const SEED: u64 = 0x5eed_0c1e_0000_0042;
@@ -71,28 +72,6 @@ const KNOWN_ANSWERS: [(&str, &str, i64, &str, &str); 2] = [
         "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
     ),
 ];
-
-/// SplitMix64: tiny, deterministic, and good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (the modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 type Head = Vec<(String, String)>;
 
