@@ -75,6 +75,17 @@ const KNOWN_ANSWERS: [(&str, &str, i64, &str, &str); 2] = [
 
 type Head = Vec<(String, String)>;
 
+/// Fails with the first [`SHOW_FAILURES`] disagreements, out of `total` `what`.
+#[track_caller]
+fn assert_agree(failures: &[String], total: usize, what: &str) {
+    assert!(
+        failures.is_empty(),
+        "{} of {total} {what} disagree; the first:\n{}",
+        failures.len(),
+        failures[..failures.len().min(SHOW_FAILURES)].join("\n")
+    );
+}
+
 fn verify(verifier: &Verifier, head: Head, body: &[u8]) -> Result<VerifiedWebhook, Error> {
     futures_executor::block_on(verifier.verify(head, Bytes::copy_from_slice(body)))
 }
@@ -427,18 +438,7 @@ fn standard_webhooks_against_the_official_package() {
         "{per_source:?}"
     );
     assert!(empty > 0 && binary > 0 && rotations > 0 && per_source.contains_key("ed25519"));
-    assert!(
-        failures.is_empty(),
-        "{} of {} oracle deliveries disagree; the first:\n{}",
-        failures.len(),
-        cases.len(),
-        failures
-            .iter()
-            .take(SHOW_FAILURES)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_agree(&failures, cases.len(), "oracle deliveries");
 }
 
 // ---------------------------------------------------------------------------
@@ -799,18 +799,7 @@ fn up42_against_the_reference_receiver() {
         cases.len(),
         started.elapsed()
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} comparisons disagree; the first:\n{}",
-        failures.len(),
-        2 * cases.len(),
-        failures
-            .iter()
-            .take(SHOW_FAILURES)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_agree(&failures, 2 * cases.len(), "comparisons");
 }
 
 /// The reference (UP42's sample) refuses `created` ahead of its clock and
@@ -852,16 +841,5 @@ fn up42_freshness_edges_match_the_sample() {
         cases.iter().any(|c| c.failures == ["stale"])
             && cases.iter().any(|c| c.failures.is_empty())
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} disagree; the first:\n{}",
-        failures.len(),
-        cases.len(),
-        failures
-            .iter()
-            .take(SHOW_FAILURES)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_agree(&failures, cases.len(), "cases");
 }
