@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use webhook_guard::standard::StandardWebhooks;
-use webhook_guard::{KeySet, SigningKey};
+use webhook_guard::standard::{self, StandardWebhooks};
+use webhook_guard::{KeySet, SigningKey, digest, up42};
 
 use crate::CliError;
 use crate::input::read_bytes;
@@ -95,6 +95,39 @@ pub fn signing_key(scheme: SchemeArg, id: &str, secret: &str) -> Result<SigningK
             StandardWebhooks::secret(id, secret).map_err(|e| CliError::new(format!("{id}: {e}")))
         }
     }
+}
+
+/// UP42: appends a `Content-Digest` of `body`, then `Signature-Input` and
+/// `Signature` covering every header so far, in order, signed at `created`.
+pub fn add_up42_signature(
+    key: &SigningKey,
+    headers: &mut Vec<(String, String)>,
+    body: &[u8],
+    created: i64,
+) {
+    headers.push(("Content-Digest".to_owned(), digest::content_digest(body)));
+    let covered: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let (input, signature) = up42::sign(key, &covered, created);
+    headers.push(("Signature-Input".to_owned(), input));
+    headers.push(("Signature".to_owned(), signature));
+}
+
+/// Standard Webhooks: appends `webhook-id`, `webhook-timestamp` and
+/// `webhook-signature` for message `id` of `body` at `timestamp`.
+pub fn add_standard_signature(
+    key: &SigningKey,
+    headers: &mut Vec<(String, String)>,
+    id: String,
+    timestamp: i64,
+    body: &[u8],
+) {
+    let signature = standard::sign(key, &id, timestamp, body);
+    headers.push((standard::names::ID.to_owned(), id));
+    headers.push((standard::names::TIMESTAMP.to_owned(), timestamp.to_string()));
+    headers.push((standard::names::SIGNATURE.to_owned(), signature));
 }
 
 /// The key set of `secrets`, named secret-1, secret-2, ... in order.

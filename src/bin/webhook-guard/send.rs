@@ -11,12 +11,12 @@ use http::StatusCode;
 use webhook_guard::mock::{
     Attempt, Delivery, DeliveryOutcome, Event, Fault, MockSender, TransportFailureKind, post_once,
 };
-use webhook_guard::{
-    Action, Clock, Entity, SystemClock, canonical_name, digest, names, standard, up42,
-};
+use webhook_guard::{Action, Clock, Entity, SystemClock, canonical_name, names};
 
 use crate::input::{parse_header_arg, read_bytes};
-use crate::recipe::{SchemeArg, SecretArgs, signing_key};
+use crate::recipe::{
+    SchemeArg, SecretArgs, add_standard_signature, add_up42_signature, signing_key,
+};
 use crate::{CliError, EXIT_OK, EXIT_REFUSED, Outcome};
 
 /// Deliver one event: exit 0 delivered, 1 not, 2 usage error.
@@ -184,22 +184,10 @@ fn send_once(
         let key = signing_key(args.scheme, "signer", &args.secret.one()?)?;
         let now = SystemClock.now();
         match args.scheme {
-            SchemeArg::Up42 => {
-                headers.push(("Content-Digest".to_owned(), digest::content_digest(&body)));
-                let covered: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                let (input, signature) = up42::sign(&key, &covered, now);
-                headers.push(("Signature-Input".to_owned(), input));
-                headers.push(("Signature".to_owned(), signature));
-            }
+            SchemeArg::Up42 => add_up42_signature(&key, &mut headers, &body, now),
             SchemeArg::Standard => {
                 let id = format!("msg_{now}_{}", body.len());
-                let signature = standard::sign(&key, &id, now, &body);
-                headers.push((standard::names::ID.to_owned(), id));
-                headers.push((standard::names::TIMESTAMP.to_owned(), now.to_string()));
-                headers.push((standard::names::SIGNATURE.to_owned(), signature));
+                add_standard_signature(&key, &mut headers, id, now, &body);
             }
             SchemeArg::Api2cart => unreachable!("API2Cart is sent by the mock sender"),
         }

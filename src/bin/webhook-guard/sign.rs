@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sha2::{Digest as _, Sha256};
-use webhook_guard::{
-    Clock, SignedHeaders, Signer, SystemClock, canonical_name, digest, names, standard, up42,
-};
+use webhook_guard::{Clock, SignedHeaders, Signer, SystemClock, canonical_name, names, standard};
 
 use crate::input::{header_line, parse_header_arg, read_bytes};
-use crate::recipe::{SchemeArg, SecretArgs, signing_key};
+use crate::recipe::{
+    SchemeArg, SecretArgs, add_standard_signature, add_up42_signature, signing_key,
+};
 use crate::{CliError, EXIT_OK, Outcome};
 
 /// Print the headers of a signed delivery, one `Name: value` line each.
@@ -112,17 +112,10 @@ fn sign_up42(args: &SignArgs, mut headers: Vec<(String, String)>) -> Result<Stri
         &["content-digest", "signature-input", "signature"],
     )?;
     let body = body_bytes(args)?;
-    headers.push(("Content-Digest".to_owned(), digest::content_digest(&body)));
     let key = signing_key(SchemeArg::Up42, "signer", &args.secret.one()?)?;
     let created = timestamp_value(args.timestamp.unwrap_or(Timestamp::Now));
     let created: i64 = created.parse().unwrap_or_default();
-    let covered: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let (input, signature) = up42::sign(&key, &covered, created);
-    headers.push(("Signature-Input".to_owned(), input));
-    headers.push(("Signature".to_owned(), signature));
+    add_up42_signature(&key, &mut headers, &body, created);
     Ok(lines(&headers))
 }
 
@@ -148,10 +141,7 @@ fn sign_standard(args: &SignArgs, mut headers: Vec<(String, String)>) -> Result<
         format!("msg_{hex}")
     });
     let seconds: i64 = timestamp.parse().unwrap_or_default();
-    let signature = standard::sign(&key, &id, seconds, &body);
-    headers.push((standard::names::ID.to_owned(), id));
-    headers.push((standard::names::TIMESTAMP.to_owned(), timestamp));
-    headers.push((standard::names::SIGNATURE.to_owned(), signature));
+    add_standard_signature(&key, &mut headers, id, seconds, &body);
     Ok(lines(&headers))
 }
 
