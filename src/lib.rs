@@ -174,6 +174,7 @@
 //! | `tower` | the [`VerifyWebhookLayer`][VerifyWebhookLayer] middleware for any tower stack (implies `http`) |
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8, and `IntoResponse` for `americommerce::Reply` (implies `tower`) |
 //! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4; `Responder` for `americommerce::Reply` |
+//! | `redis` | [`RedisReplayGuard`][RedisReplayGuard], a replay guard that several receiver processes share through Redis (needs a tokio runtime) |
 //! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests; `mock::americommerce` and `mock::WorkspaceSender` for the other two vendors (implies `tower`) |
 //! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries and `send` one, each `--scheme api2cart\|up42\|standard`, and `serve` the vendors' webhook APIs (implies `mock`) |
 // Links to items that exist only with their feature; without it, to the section above.
@@ -191,6 +192,11 @@
     doc = "\n\n[Webhook]: #in-an-axum-or-tower-server"
 )]
 #![cfg_attr(feature = "mock", doc = "\n\n[MockSender]: crate::mock::MockSender")]
+#![cfg_attr(
+    feature = "redis",
+    doc = "\n\n[RedisReplayGuard]: crate::RedisReplayGuard"
+)]
+#![cfg_attr(not(feature = "redis"), doc = "\n\n[RedisReplayGuard]: #features")]
 #![cfg_attr(not(feature = "mock"), doc = "\n\n[MockSender]: #features")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -209,6 +215,8 @@ mod keys;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod payload;
 pub mod php_json;
+#[cfg(feature = "redis")]
+mod redis_guard;
 mod replay;
 mod scheme;
 pub mod signature;
@@ -243,6 +251,12 @@ pub use head::{HeaderSource, WithTarget};
 pub use keys::PublicKey;
 pub use keys::{
     KeyError, KeyId, KeyResolver, KeySet, ResolveError, ResolverFn, SigningKey, resolver_fn,
+};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_guard::{
+    RedisCheckError, RedisConnectError, RedisFailurePolicy, RedisReplayGuard,
+    RedisReplayGuardBuilder,
 };
 pub use replay::{BoxFuture, InMemoryReplayGuard, ReplayCheck, ReplayGuard, ReplayKey};
 pub use scheme::{Claims, Scheme};

@@ -67,6 +67,20 @@ impl ReplayKey {
         &self.id
     }
 
+    /// A fixed-length name for this key in an external store: SHA-256 over
+    /// the recipe, the scope and the id, each length-prefixed so that no two
+    /// keys share a digest by moving bytes between fields. Whatever a sender
+    /// puts in the headers, the stored key stays 32 bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for field in [self.scheme.as_bytes(), self.scope.as_bytes(), &self.id] {
+            hash.update((field.len() as u64).to_be_bytes());
+            hash.update(field);
+        }
+        hash.finalize().into()
+    }
+
     /// A printable key for an external store,
     /// `<prefix><scheme>:<scope>:<hex id>`, e.g. `webhook:api2cart:1:ab12...`.
     pub fn to_store_key(&self, prefix: &str) -> String {
@@ -167,7 +181,7 @@ impl InMemoryReplayGuard {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn check(&self, key: &ReplayKey, now: i64, expires_at: i64) -> ReplayCheck {
+    pub(crate) fn check(&self, key: &ReplayKey, now: i64, expires_at: i64) -> ReplayCheck {
         let mut state = self.lock();
         state.drop_expired(now);
         if state.expiry_of.contains_key(key) {
@@ -273,6 +287,21 @@ mod tests {
         assert_eq!(guard.check(&key(4), 0, 40), ReplayCheck::Replay);
         assert_eq!(guard.check(&key(2), 0, 10), ReplayCheck::First);
         assert_eq!(guard.len(), 3);
+    }
+
+    #[test]
+    fn digest_is_fixed_length_and_tells_fields_apart() {
+        let long = ReplayKey::for_scheme("up42", "x".repeat(1 << 20), vec![0xff; 1 << 16]);
+        assert_eq!(long.digest().len(), 32);
+        // Moving a byte from the scope into the id is another key.
+        let a = ReplayKey::for_scheme("api2cart", "12", b"3".to_vec());
+        let b = ReplayKey::for_scheme("api2cart", "1", b"23".to_vec());
+        assert_ne!(a.digest(), b.digest());
+        assert_ne!(
+            ReplayKey::for_scheme("up42", "", b"id".to_vec()).digest(),
+            ReplayKey::for_scheme("standard-webhooks", "", b"id".to_vec()).digest()
+        );
+        assert_eq!(a.digest(), a.clone().digest());
     }
 
     #[test]
