@@ -1,53 +1,4 @@
-//! A [`ReplayGuard`] that every receiver process shares through Redis.
-//!
-//! A receiver behind a load balancer cannot stop replays in memory: the same
-//! captured delivery sent to two machines is new to each. [`RedisReplayGuard`]
-//! remembers each verified delivery in Redis with one atomic command,
-//!
-//! ```text
-//! SET <prefix><hex SHA-256 of the replay key> 1 NX EX <seconds>
-//! ```
-//!
-//! so of any number of concurrent copies, on any number of machines, exactly
-//! one is answered "first". Never a read followed by a write: two machines
-//! could both read "absent".
-//!
-//! - **Keys have a fixed length.** The name is the configured prefix and the
-//!   64 hex digits of [`ReplayKey::digest`], whatever the sender put in the
-//!   headers the key is made from.
-//! - **Expiry.** A delivery is remembered until the moment the freshness check
-//!   would refuse it anyway (never shorter, or the replay window reopens).
-//!   The lifetime is sent as a relative `EX` measured on the verifier's clock,
-//!   the clock that judged the delivery fresh, not as an absolute `EXAT`:
-//!   Redis's own clock may be skewed from the receiver's, and an absolute
-//!   expiry would shorten the memory by that skew.
-//! - **Bounded waits.** Each command has a deadline
-//!   ([`command_timeout`](RedisReplayGuardBuilder::command_timeout)); each
-//!   (re)connection has its own
-//!   ([`connect_timeout`](RedisReplayGuardBuilder::connect_timeout)). The first
-//!   command after a dropped connection fails with an I/O error before the
-//!   connection is re-established, so a check that fails with an I/O error is
-//!   sent once more, over the new connection. A check therefore answers within
-//!   `command_timeout + connect_timeout + command_timeout` at worst (750 ms with
-//!   the defaults), whether Redis is gone, stuck or black-holed.
-//! - **When Redis cannot answer** ([`RedisFailurePolicy`]): by default the
-//!   delivery is refused with 503 and the vendor retries later; with
-//!   [`danger_degrade_to_memory`](RedisReplayGuardBuilder::danger_degrade_to_memory)
-//!   the process's own memory answers for that delivery instead.
-//! - **Tracing.** Each check's latency at debug, with the key prefix; each
-//!   degraded check at warn; a failed check reaches the verifier's warn as an
-//!   error naming the prefix. Never the signature or the key itself.
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use webhook_guard::{KeySet, RedisReplayGuard, Verifier};
-//!
-//! let guard = RedisReplayGuard::connect("redis://127.0.0.1:6379/").await?;
-//! let verifier = Verifier::builder(KeySet::single("store-key"))
-//!     .replay_guard(guard)
-//!     .build();
-//! # let _ = verifier; Ok(()) }
-//! ```
+//! The replay guard several receiver processes share through Redis.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -79,8 +30,57 @@ pub enum RedisFailurePolicy {
     Degrade,
 }
 
-/// A [`ReplayGuard`] on Redis, shared by every receiver process; see the
-/// [module docs](self). Cheap to clone: clones share one connection.
+/// A [`ReplayGuard`] that every receiver process shares through Redis.
+/// Cheap to clone: clones share one connection.
+///
+/// A receiver behind a load balancer cannot stop replays in memory: the same
+/// captured delivery sent to two machines is new to each. [`RedisReplayGuard`]
+/// remembers each verified delivery in Redis with one atomic command,
+///
+/// ```text
+/// SET <prefix><hex SHA-256 of the replay key> 1 NX EX <seconds>
+/// ```
+///
+/// so of any number of concurrent copies, on any number of machines, exactly
+/// one is answered "first". Never a read followed by a write: two machines
+/// could both read "absent".
+///
+/// - **Keys have a fixed length.** The name is the configured prefix and the
+///   64 hex digits of [`ReplayKey::digest`], whatever the sender put in the
+///   headers the key is made from.
+/// - **Expiry.** A delivery is remembered until the moment the freshness check
+///   would refuse it anyway (never shorter, or the replay window reopens).
+///   The lifetime is sent as a relative `EX` measured on the verifier's clock,
+///   the clock that judged the delivery fresh, not as an absolute `EXAT`:
+///   Redis's own clock may be skewed from the receiver's, and an absolute
+///   expiry would shorten the memory by that skew.
+/// - **Bounded waits.** Each command has a deadline
+///   ([`command_timeout`](RedisReplayGuardBuilder::command_timeout)); each
+///   (re)connection has its own
+///   ([`connect_timeout`](RedisReplayGuardBuilder::connect_timeout)). The first
+///   command after a dropped connection fails with an I/O error before the
+///   connection is re-established, so a check that fails with an I/O error is
+///   sent once more, over the new connection. A check therefore answers within
+///   `command_timeout + connect_timeout + command_timeout` at worst (750 ms with
+///   the defaults), whether Redis is gone, stuck or black-holed.
+/// - **When Redis cannot answer** ([`RedisFailurePolicy`]): by default the
+///   delivery is refused with 503 and the vendor retries later; with
+///   [`danger_degrade_to_memory`](RedisReplayGuardBuilder::danger_degrade_to_memory)
+///   the process's own memory answers for that delivery instead.
+/// - **Tracing.** Each check's latency at debug, with the key prefix; each
+///   degraded check at warn; a failed check reaches the verifier's warn as an
+///   error naming the prefix. Never the signature or the key itself.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use webhook_guard::{KeySet, RedisReplayGuard, Verifier};
+///
+/// let guard = RedisReplayGuard::connect("redis://127.0.0.1:6379/").await?;
+/// let verifier = Verifier::builder(KeySet::single("store-key"))
+///     .replay_guard(guard)
+///     .build();
+/// # let _ = verifier; Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RedisReplayGuard {
     inner: Arc<Inner>,
