@@ -11,6 +11,11 @@
 //!   deploy it.
 //! - `UP42_SECRET`, `STANDARD_SECRET` (`whsec_...`), `AMERICOMMERCE_TOKEN`:
 //!   each turns on its route; unset, the route is not there (404).
+//! - `REDIS_URL` (`redis://host:port/`, with the `redis` feature): every route
+//!   remembers the deliveries it accepted in that Redis, so a delivery replayed
+//!   to any receiver process sharing it is refused with 401. Redis must answer
+//!   at start; later, while it cannot, deliveries are refused with 503 and the
+//!   vendor retries.
 //! - `RUST_LOG`: log filter for stderr, e.g. `webhook_guard=debug` to see why
 //!   each refused delivery was refused.
 //!
@@ -38,7 +43,7 @@ use webhook_guard::axum::Webhook;
 use webhook_guard::standard::StandardWebhooks;
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::up42::{self, Up42};
-use webhook_guard::{KeySet, VerifiedWebhook, Verifier};
+use webhook_guard::{KeySet, VerifiedWebhook, Verifier, VerifierBuilder};
 
 /// The key used when `WEBHOOK_SECRET` is not set. For trying the example only.
 const DEMO_KEY: &str = "webhook-guard-demo-key";
@@ -62,15 +67,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     };
 
+    let replay = ReplayMemory::from_env().await?;
     // The default policy: a timestamp more than 300 s from now is refused,
     // bodies over 1 MiB are refused with 413.
-    let verifier = Verifier::new(KeySet::single(secret));
+    let verifier = replay
+        .guard(Verifier::builder(KeySet::single(secret)))
+        .build();
     let mut app = Router::new()
         .route("/webhooks", post(receive))
         .with_state(verifier);
     // Each recipe's route has its own verifier in its own state.
     if let Some(secret) = env_secret("UP42_SECRET") {
-        let verifier = Verifier::builder(KeySet::single(secret))
+        let verifier = replay
+            .guard(Verifier::builder(KeySet::single(secret)))
             .scheme(Up42::new())
             .build();
         app = app.merge(
@@ -80,7 +89,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     if let Some(secret) = env_secret("STANDARD_SECRET") {
-        let verifier = Verifier::builder(StandardWebhooks::keys(&secret)?)
+        let verifier = replay
+            .guard(Verifier::builder(StandardWebhooks::keys(&secret)?))
             .scheme(StandardWebhooks::new())
             .build();
         // Bodies need not be JSON: the layer hands the verified delivery on
@@ -89,7 +99,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         app = app.route("/standard", route);
     }
     if let Some(token) = env_secret("AMERICOMMERCE_TOKEN") {
-        let verifier = Verifier::builder(KeySet::single(token))
+        let verifier = replay
+            .guard(Verifier::builder(KeySet::single(token)))
             .scheme(UrlToken::query("token"))
             .build();
         let route = post(receive_americommerce).layer(VerifyWebhookLayer::new(verifier));
@@ -147,6 +158,47 @@ async fn receive_standard(Extension(webhook): Extension<VerifiedWebhook>) -> &'s
 async fn receive_americommerce(Extension(webhook): Extension<VerifiedWebhook>) -> &'static str {
     println!("americommerce bytes={}", webhook.body().len());
     "ok"
+}
+
+/// Where the accepted deliveries are remembered: in Redis when `REDIS_URL` is
+/// set, shared by every receiver process (and every route: the recipes' keys
+/// never meet); nowhere otherwise.
+#[derive(Default)]
+struct ReplayMemory {
+    #[cfg(feature = "redis")]
+    redis: Option<webhook_guard::RedisReplayGuard>,
+}
+
+impl ReplayMemory {
+    async fn from_env() -> Result<Self, Box<dyn Error>> {
+        let Some(url) = env_secret("REDIS_URL") else {
+            return Ok(Self::default());
+        };
+        #[cfg(feature = "redis")]
+        {
+            let redis = webhook_guard::RedisReplayGuard::connect(&url).await?;
+            // Not the URL: it may carry a password.
+            eprintln!("replay guard: Redis, key prefix {:?}", redis.prefix());
+            Ok(Self { redis: Some(redis) })
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            Err(
+                "REDIS_URL is set, but this build lacks the `redis` feature \
+                 (cargo run --example axum_receiver --features axum,redis)"
+                    .into(),
+            )
+        }
+    }
+
+    fn guard<K>(&self, builder: VerifierBuilder<K>) -> VerifierBuilder<K> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            return builder.replay_guard(redis.clone());
+        }
+        builder
+    }
 }
 
 /// A secret from the environment, when set and not empty.

@@ -34,6 +34,20 @@ impl Running {
             .unwrap_or_else(|_| panic!("no stdout line; stderr: {:?}", self.stderr()))
     }
 
+    /// Every stdout line the example prints until it has been quiet for a
+    /// while (and at most for [`LINE`] in all).
+    pub fn drain_lines(&self) -> Vec<String> {
+        let deadline = Instant::now() + LINE;
+        let mut lines = Vec::new();
+        while let Ok(line) = self.process.stdout.recv_timeout(Duration::from_millis(300)) {
+            lines.push(line);
+            if Instant::now() > deadline {
+                break;
+            }
+        }
+        lines
+    }
+
     /// Fails if the example printed anything more on stdout.
     pub fn assert_quiet(&self) {
         if let Ok(line) = self.process.stdout.recv_timeout(Duration::from_millis(200)) {
@@ -75,6 +89,7 @@ pub fn example_binary(name: &str) -> PathBuf {
         ("actix", cfg!(feature = "actix")),
         ("mock", cfg!(feature = "mock")),
         ("cli", cfg!(feature = "cli")),
+        ("redis", cfg!(feature = "redis")),
     ]
     .into_iter()
     .filter_map(|(feature, on)| on.then_some(feature))

@@ -14,6 +14,7 @@ pub mod examples;
 pub mod php;
 pub mod process;
 pub mod python;
+pub mod redis_server;
 pub mod rng;
 #[cfg(feature = "cli")]
 pub mod serve;
