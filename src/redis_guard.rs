@@ -59,14 +59,23 @@ pub enum RedisFailurePolicy {
 ///   (re)connection has its own
 ///   ([`connect_timeout`](RedisReplayGuardBuilder::connect_timeout)). The first
 ///   command after a dropped connection fails with an I/O error before the
-///   connection is re-established, so a check that fails with an I/O error is
-///   sent once more, over the new connection. A check therefore answers within
+///   connection is re-established, so a check that fails with an I/O error
+///   other than a timeout is sent once more, over the new connection (a
+///   timeout is a stuck Redis: it answers after one command timeout). A check therefore answers within
 ///   `command_timeout + connect_timeout + command_timeout` at worst (750 ms with
 ///   the defaults), whether Redis is gone, stuck or black-holed.
 /// - **When Redis cannot answer** ([`RedisFailurePolicy`]): by default the
 ///   delivery is refused with 503 and the vendor retries later; with
 ///   [`danger_degrade_to_memory`](RedisReplayGuardBuilder::danger_degrade_to_memory)
 ///   the process's own memory answers for that delivery instead.
+/// - **What Redis must keep.** The guard is only as good as Redis's memory.
+///   A Redis restarted without persistence has forgotten every delivery, so
+///   one replayed right after is accepted once more (the timestamp window
+///   still bounds how old it can be); run it with `appendonly yes` if that
+///   matters. A Redis that evicts keys under memory pressure (`maxmemory`
+///   with an `allkeys-*` or `volatile-*` policy) forgets the same way; with
+///   `noeviction` a full Redis refuses the `SET`, and the failure policy
+///   answers.
 /// - **Tracing.** Each check's latency at debug, with the key prefix; each
 ///   degraded check at warn; a failed check reaches the verifier's warn as an
 ///   error naming the prefix. Never the signature or the key itself.
@@ -169,8 +178,11 @@ impl RedisReplayGuard {
         let ttl = remember_for(now, expires_at);
         let started = Instant::now();
         let answer = match self.set_if_absent(&name, ttl, inner.command_timeout).await {
+            // A timeout is a slow Redis, not a lost connection: another try
+            // would only double the wait.
             Err(RedisCheckError::Redis { source, .. })
-                if source.is_io_error() || source.is_unrecoverable_error() =>
+                if (source.is_io_error() || source.is_unrecoverable_error())
+                    && !source.is_timeout() =>
             {
                 // A dropped connection fails the first command; the connection
                 // manager is reconnecting by now.

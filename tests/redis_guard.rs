@@ -339,6 +339,7 @@ async fn a_stuck_redis_or_a_black_hole_costs_a_timeout_not_a_hang() {
         took >= command_timeout && took < command_timeout + SLACK,
         "stuck for {took:?}"
     );
+    eprintln!("paused Redis: refused after {took:?}");
     verify(&receiver, &delivery(2, NOW))
         .await
         .expect("answers once resumed");
@@ -507,6 +508,13 @@ async fn three_receivers_sharing_redis_run_each_delivery_once_through_an_outage(
             "an outage answer took {took:?}"
         );
     }
+    let slowest = |pairs: &[Pair]| pairs.iter().map(|(_, took)| *took).max();
+    eprintln!(
+        "slowest pair of answers: before {:?}, outage {:?}, after {:?}",
+        slowest(&before),
+        slowest(&outage),
+        slowest(&after)
+    );
 
     // Exactly one handler run per delivered event, across the three processes.
     let runs: Vec<String> = receivers.iter().flat_map(|r| r.drain_lines()).collect();
