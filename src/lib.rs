@@ -265,7 +265,14 @@ pub use verifier::{
     DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, Verification, Verifier, VerifierBuilder,
 };
 
-/// The README's code compiles and runs as a doc test (it uses every adapter).
-#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "mock"))]
+/// The README's code compiles and runs as a doc test (it uses every adapter
+/// and the Redis guard).
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "actix",
+    feature = "mock",
+    feature = "redis"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
