@@ -79,7 +79,7 @@ impl WebhookConfig {
     /// verify and verified payloads that did not deserialize. Keep the
     /// response as uninformative as the default: say which class of failure
     /// ([`WebhookRejection::status`], [`WebhookRejection::body_text`]), never
-    /// which key or byte; [`Error::detail`] is for logs. The same function can
+    /// which key or byte; [`Error::detail`](crate::Error::detail) is for logs. The same function can
     /// serve [`VerifyWebhook::error_handler`](super::VerifyWebhook::error_handler).
     #[must_use]
     pub fn error_handler<F>(mut self, f: F) -> Self

@@ -20,6 +20,15 @@
 //!    [`Verifier::body_timeout`] and 400 when the payload cannot be read;
 //! 4. checks the signature and the replay guard, then deserializes the payload.
 //!
+//! A refusal that leaves the body unread (413, 408, or a header check that
+//! failed before it arrived) answers with `Connection: close` and the
+//! connection is closed, after at most the server's
+//! `client_disconnect_timeout` (1 s by default) of reading and dropping what
+//! the client still sends: left to itself, actix-web would keep the connection
+//! to read the rest of a chunked body, for as long as the client sends it. The
+//! extractor's error for such a refusal then no longer downcasts to
+//! [`WebhookRejection`]; its status and text are the same.
+//!
 //! A refusal is a [`WebhookRejection`]: the status of the table in the
 //! [crate docs](crate) and a short `text/plain` body that names the class of
 //! failure only, or whatever [`WebhookConfig::error_handler`] makes of it.
@@ -189,9 +198,11 @@ type Verified = Result<VerifiedWebhook, (Error, Payload)>;
 
 /// Verifies one request: its declared length against `limit` (413), its
 /// `X-Webhook-*` headers (400), the keys for `req` (401, 503), then `payload`
-/// streamed through the MAC under `limit` (413, 400) and the signature (401).
+/// streamed through the MAC under `limit` (413, 400) within
+/// [`Verifier::body_timeout`] (408), and the signature (401).
 ///
-/// `limit` can only lower [`Verifier::body_limit`].
+/// `limit` can only lower [`Verifier::body_limit`]. A payload read to its end
+/// is left as `Payload::None`: [`unread`] holds only what a refusal left.
 async fn verify_payload<K>(
     verifier: &Verifier<K>,
     req: &HttpRequest,
@@ -222,6 +233,8 @@ where
             }
             verification.update(chunk)?;
         }
+        // Read to its end: nothing left for `unread` to hold.
+        *payload = Payload::None;
         Ok(verification)
     };
     read_within(verifier.body_timeout(), read)

@@ -50,14 +50,22 @@ fn hold(body: BoxBody, payload: Payload) -> BoxBody {
     })
 }
 
-/// `response` (a refusal) with `payload` kept until it is sent.
+/// `response` (a refusal) with `payload`, unless read to its end
+/// (`Payload::None`), kept until it is sent.
 pub(crate) fn hold_in_response(response: ServiceResponse, payload: Payload) -> ServiceResponse {
+    if matches!(payload, Payload::None) {
+        return response;
+    }
     response.map_body(|_, body| hold(body, payload))
 }
 
-/// `error` (a refusal) whose response keeps `payload` until it is sent. Its
-/// status and text are the wrapped error's.
+/// `error` (a refusal) whose response keeps `payload`, unless read to its end
+/// (`Payload::None`), until it is sent. Its status and text are the wrapped
+/// error's, but it no longer downcasts to the wrapped error's type.
 pub(crate) fn hold_in_error(error: actix_web::Error, payload: Payload) -> actix_web::Error {
+    if matches!(payload, Payload::None) {
+        return error;
+    }
     Unread {
         error,
         payload: RefCell::new(Some(payload)),
