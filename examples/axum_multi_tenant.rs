@@ -18,6 +18,10 @@
 //! The keys are looked up by an async [`KeyResolver`](webhook_guard::KeyResolver):
 //! here a map in memory, in a real service perhaps a database, whose failure
 //! answers 503 so the sender retries.
+//!
+//! A body not complete within 10 s (`Verifier::body_timeout`) gets 408; a
+//! request head not complete within 10 s closes the connection
+//! (`support/server.rs`).
 
 use std::collections::HashMap;
 use std::env;
@@ -32,6 +36,9 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use webhook_guard::tower::{PathSegment, VerifyWebhookLayer};
 use webhook_guard::{KeySet, ResolveError, VerifiedWebhook, Verifier, resolver_fn};
+
+#[path = "support/server.rs"]
+mod server;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -74,9 +81,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "listening on http://{}/webhooks/{{tenant}}",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    // Not `axum::serve`, which has no deadline for the request head.
+    server::serve(listener, app, shutdown()).await;
     Ok(())
 }
 

@@ -27,8 +27,11 @@
 //! | `POST /americommerce?token=...` | URL token | `americommerce bytes=42` |
 //!
 //! Each answers `200 ok` to a verified delivery. Anything else is refused with
-//! the status table of the crate docs (400, 401, 413, 503) and never reaches
-//! the handler. Timestamps further than five minutes from now are refused.
+//! the status table of the crate docs (400, 401, 408, 413, 503) and never reaches
+//! the handler. Timestamps further than five minutes from now are refused. A
+//! body not complete within 10 s (`Verifier::body_timeout`) gets 408; a
+//! request head not complete within 10 s closes the connection
+//! (`support/server.rs`).
 
 use std::env;
 use std::error::Error;
@@ -44,6 +47,9 @@ use webhook_guard::standard::StandardWebhooks;
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::up42::{self, Up42};
 use webhook_guard::{KeySet, VerifiedWebhook, Verifier, VerifierBuilder};
+
+#[path = "support/server.rs"]
+mod server;
 
 /// The key used when `WEBHOOK_SECRET` is not set. For trying the example only.
 const DEMO_KEY: &str = "webhook-guard-demo-key";
@@ -109,9 +115,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let listener = TcpListener::bind(&bind).await?;
     eprintln!("listening on http://{}/webhooks", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    // Not `axum::serve`, which has no deadline for the request head.
+    server::serve(listener, app, shutdown()).await;
     Ok(())
 }
 

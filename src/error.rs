@@ -35,6 +35,10 @@ pub enum ErrorKind {
     Unavailable,
     /// The body is larger than the configured limit. 413.
     PayloadTooLarge,
+    /// The body did not arrive in full within
+    /// [`Verifier::body_timeout`](crate::Verifier::body_timeout): the client
+    /// trickled it or went quiet. Raised by the framework adapters. 408.
+    BodyTimeout,
     /// The request body could not be read: the connection failed or its
     /// framing was invalid. Raised by the framework adapters, never by the
     /// verifier itself. 400.
@@ -53,6 +57,7 @@ impl ErrorKind {
             | Self::Replayed
             | Self::BodyNotSigned
             | Self::UnknownTenant => 401,
+            Self::BodyTimeout => 408,
             Self::PayloadTooLarge => 413,
             Self::Unavailable => 503,
         }
@@ -72,6 +77,7 @@ impl ErrorKind {
             Self::UnknownTenant => "unknown webhook tenant",
             Self::Unavailable => "webhook verification unavailable",
             Self::PayloadTooLarge => "webhook body too large",
+            Self::BodyTimeout => "webhook body not received in time",
             Self::UnreadableBody => "unreadable webhook body",
         }
     }

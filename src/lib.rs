@@ -43,6 +43,7 @@
 //! | no keys for this tenant | [`UnknownTenant`](ErrorKind::UnknownTenant) | 401 |
 //! | key resolver or replay store failed | [`Unavailable`](ErrorKind::Unavailable) | 503 |
 //! | body over the limit | [`PayloadTooLarge`](ErrorKind::PayloadTooLarge) | 413 |
+//! | body not complete within the body timeout (adapters only) | [`BodyTimeout`](ErrorKind::BodyTimeout) | 408 |
 //! | body could not be read (adapters only) | [`UnreadableBody`](ErrorKind::UnreadableBody) | 400 |
 //!
 //! # Example
@@ -207,6 +208,8 @@ pub mod api2cart;
 mod canonical;
 pub mod capture;
 mod clock;
+#[cfg(any(feature = "tower", feature = "actix"))]
+mod deadline;
 pub mod digest;
 mod error;
 mod event;
@@ -262,7 +265,8 @@ pub use replay::{BoxFuture, InMemoryReplayGuard, ReplayCheck, ReplayGuard, Repla
 pub use scheme::{Claims, Scheme};
 pub use signer::Signer;
 pub use verifier::{
-    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, Verification, Verifier, VerifierBuilder,
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_TOLERANCE, Verification, Verifier,
+    VerifierBuilder,
 };
 
 /// The README's code compiles and runs as a doc test (it uses every adapter

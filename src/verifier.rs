@@ -30,6 +30,15 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// How long the adapters wait for a whole body by default: 10 s.
+///
+/// Long enough for a 1 MiB body over a slow link (about 100 KiB/s) and for
+/// the small deliveries API2Cart and AmeriCommerce send; shorter than the
+/// ~15 s after which senders such as Svix give up, so a sender still gets the
+/// 408 and retries, rather than a receiver holding a buffer for a client
+/// that trickles its body or has gone quiet.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Checks deliveries against a key source and a policy. Build it once, share it:
 /// it is `Send + Sync` and a clone costs two reference-count increments.
 ///
@@ -75,6 +84,7 @@ struct Policy {
     future_tolerance: Option<u64>,
     require_timestamp: bool,
     body_limit: usize,
+    body_timeout: Duration,
     clock: Arc<dyn Clock>,
     replay_guard: Option<Arc<dyn ReplayGuard>>,
 }
@@ -99,7 +109,8 @@ impl<K> fmt::Debug for Verifier<K> {
 
 impl Verifier<KeySet> {
     /// A verifier for one key set with the default policy: 300 s tolerance when
-    /// a timestamp is sent, 1 MiB body limit, no replay guard.
+    /// a timestamp is sent, 1 MiB body limit, 10 s to receive the body, no
+    /// replay guard.
     pub fn new(keys: KeySet) -> Self {
         Self::builder(keys).build()
     }
@@ -116,6 +127,7 @@ impl<K> Verifier<K> {
                 future_tolerance: None,
                 require_timestamp: false,
                 body_limit: DEFAULT_BODY_LIMIT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
                 clock: Arc::new(SystemClock),
                 replay_guard: None,
             },
@@ -126,6 +138,14 @@ impl<K> Verifier<K> {
     /// 413 before reading them; [`Verification::update`] refuses them too.
     pub fn body_limit(&self) -> usize {
         self.policy.body_limit
+    }
+
+    /// How long the framework adapters wait for a whole body, from their first
+    /// read of it to its last byte, before refusing it with 408
+    /// ([`ErrorKind::BodyTimeout`]). [`Verifier::verify`] and
+    /// [`Verification::update`] take bytes already received and keep no time.
+    pub fn body_timeout(&self) -> Duration {
+        self.policy.body_timeout
     }
 
     /// The timestamp tolerance, `None` when switched off.
@@ -338,6 +358,21 @@ impl<K> VerifierBuilder<K> {
     #[must_use]
     pub fn body_limit(mut self, limit: usize) -> Self {
         self.policy.body_limit = limit;
+        self
+    }
+
+    /// How long the framework adapters wait for a whole body (default 10 s,
+    /// [`DEFAULT_BODY_TIMEOUT`]): a body not complete by then is refused with
+    /// 408 and nothing reaches the handler. It bounds how long a client that
+    /// trickles its body, or goes quiet, holds up to the body limit in memory.
+    /// The clock starts at the first read of the body, after the header checks
+    /// and the key lookup.
+    ///
+    /// The timer is Tokio's: without a current Tokio runtime the body is read
+    /// with no deadline (and a `tracing` warning, once).
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.policy.body_timeout = timeout;
         self
     }
 

@@ -180,6 +180,17 @@ async fn the_inner_service_gets_the_verified_bytes_in_one_exact_frame_and_the_ev
     assert_eq!(polled.load(Ordering::SeqCst), chunks.len() + 2);
 }
 
+/// Outside a Tokio runtime there is no timer for the body deadline: the
+/// layer reads the body without one rather than panic.
+#[test]
+fn without_a_tokio_runtime_the_body_is_read_without_a_deadline() {
+    let service = VerifyWebhookLayer::new(verifier()).layer(Recorder::default());
+    let body = br#"{"id":"25"}"#;
+    let request = request(&signature(KEY, body), Full::new(Bytes::from_static(body)));
+    let response = futures_executor::block_on(service.oneshot(request)).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 /// No copy of the body beyond the one buffer the handler receives: a body in
 /// one frame reaches the inner service as the very bytes that arrived, and a
 /// body in several frames is gathered once into a buffer that the event and

@@ -553,6 +553,27 @@ fn default_limit_is_one_mebibyte() {
 }
 
 #[test]
+fn body_timeout_defaults_to_ten_seconds_and_is_set_by_the_builder() {
+    let v = Verifier::new(KeySet::single(KEY));
+    assert_eq!(v.body_timeout(), Duration::from_secs(10));
+    assert_eq!(v.body_timeout(), webhook_guard::DEFAULT_BODY_TIMEOUT);
+    let v = Verifier::builder(KeySet::single(KEY))
+        .body_timeout(Duration::from_millis(250))
+        .build();
+    assert_eq!(v.body_timeout(), Duration::from_millis(250));
+    // The other defaults are untouched.
+    assert_eq!(v.body_limit(), 1024 * 1024);
+}
+
+#[test]
+fn a_body_timeout_is_a_408_that_names_only_its_class() {
+    let kind = ErrorKind::BodyTimeout;
+    assert_eq!(kind.status(), 408);
+    assert_eq!(kind.public_message(), "webhook body not received in time");
+    assert_eq!(kind.to_string(), kind.public_message());
+}
+
+#[test]
 fn streamed_chunks_verify_like_one_body() {
     let clock = ManualClock::new(NOW);
     let v = verifier_at(&clock);

@@ -5,8 +5,8 @@ use actix_web::dev::Payload;
 use actix_web::{HttpRequest, web};
 
 use super::error::{ErrorHandler, WebhookRejection, handler_name};
-use super::{LocalFuture, verify_payload};
-use crate::{Error, KeyResolver, VerifiedWebhook, Verifier};
+use super::{LocalFuture, Verified, verify_payload};
+use crate::{KeyResolver, Verifier};
 
 /// How the [`Webhook`](super::Webhook) extractor verifies deliveries: the
 /// [`Verifier`] (its keys or key resolver, tolerance, body limit and replay
@@ -79,7 +79,7 @@ impl WebhookConfig {
     /// verify and verified payloads that did not deserialize. Keep the
     /// response as uninformative as the default: say which class of failure
     /// ([`WebhookRejection::status`], [`WebhookRejection::body_text`]), never
-    /// which key or byte; [`Error::detail`] is for logs. The same function can
+    /// which key or byte; [`Error::detail`](crate::Error::detail) is for logs. The same function can
     /// serve [`VerifyWebhook::error_handler`](super::VerifyWebhook::error_handler).
     #[must_use]
     pub fn error_handler<F>(mut self, f: F) -> Self
@@ -108,11 +108,7 @@ impl WebhookConfig {
     }
 
     /// Verifies `req` and its `payload`.
-    pub(crate) fn verify(
-        &self,
-        req: HttpRequest,
-        payload: Payload,
-    ) -> LocalFuture<Result<VerifiedWebhook, Error>> {
+    pub(crate) fn verify(&self, req: HttpRequest, payload: Payload) -> LocalFuture<Verified> {
         self.verifier.verify(req, payload, self.body_limit())
     }
 }
@@ -132,12 +128,7 @@ impl fmt::Debug for WebhookConfig {
 trait VerifyRequest: fmt::Debug + Send + Sync + 'static {
     fn body_limit(&self) -> usize;
 
-    fn verify(
-        &self,
-        req: HttpRequest,
-        payload: Payload,
-        limit: usize,
-    ) -> LocalFuture<Result<VerifiedWebhook, Error>>;
+    fn verify(&self, req: HttpRequest, payload: Payload, limit: usize) -> LocalFuture<Verified>;
 }
 
 impl<K: KeyResolver<HttpRequest>> VerifyRequest for Verifier<K> {
@@ -148,10 +139,14 @@ impl<K: KeyResolver<HttpRequest>> VerifyRequest for Verifier<K> {
     fn verify(
         &self,
         req: HttpRequest,
-        payload: Payload,
+        mut payload: Payload,
         limit: usize,
-    ) -> LocalFuture<Result<VerifiedWebhook, Error>> {
+    ) -> LocalFuture<Verified> {
         let verifier = self.clone();
-        Box::pin(async move { verify_payload(&verifier, &req, payload, limit).await })
+        Box::pin(async move {
+            verify_payload(&verifier, &req, &mut payload, limit)
+                .await
+                .map_err(|error| (error, payload))
+        })
     }
 }

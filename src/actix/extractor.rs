@@ -9,12 +9,13 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use super::LocalFuture;
 use super::config::WebhookConfig;
 use super::error::{ErrorHandler, WebhookRejection, respond};
+use super::unread::hold_in_error;
+use super::{LocalFuture, Verified};
+use crate::VerifiedWebhook;
 use crate::error::log_refusal;
 use crate::payload::decode_payload;
-use crate::{Error, VerifiedWebhook};
 
 /// A verified delivery whose JSON payload is deserialized into `T`.
 ///
@@ -134,7 +135,7 @@ pub struct WebhookFuture<T> {
 
 enum State {
     /// Verifying the request with the config's verifier.
-    Verifying(LocalFuture<Result<VerifiedWebhook, Error>>),
+    Verifying(LocalFuture<Verified>),
     /// The outcome is known; `None` once it has been handed out.
     Done(Option<Result<VerifiedWebhook, WebhookRejection>>),
 }
@@ -144,12 +145,14 @@ impl<T: DeserializeOwned> Future for WebhookFuture<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let mut unread = None;
         let verified = match &mut this.state {
             State::Verifying(verification) => {
                 let result = ready!(verification.as_mut().poll(cx));
                 this.state = State::Done(None);
-                result.map_err(|error| {
+                result.map_err(|(error, payload)| {
                     log_refusal(&error);
+                    unread = Some(payload);
                     WebhookRejection::Refused(error)
                 })
             }
@@ -162,9 +165,13 @@ impl<T: DeserializeOwned> Future for WebhookFuture<T> {
             let payload = decode_payload(event.body()).map_err(WebhookRejection::from_payload)?;
             Ok(Webhook { event, payload })
         });
-        Poll::Ready(
-            webhook.map_err(|rejection| respond(rejection, this.error_handler.as_ref(), &this.req)),
-        )
+        Poll::Ready(webhook.map_err(|rejection| {
+            let error = respond(rejection, this.error_handler.as_ref(), &this.req);
+            match unread {
+                Some(payload) => hold_in_error(error, payload),
+                None => error,
+            }
+        }))
     }
 }
 

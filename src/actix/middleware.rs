@@ -9,6 +9,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::{HttpMessage, HttpRequest};
 
 use super::error::{ErrorHandler, WebhookRejection, handler_name, respond};
+use super::unread::hold_in_response;
 use super::{LocalFuture, verify_payload};
 use crate::error::log_refusal;
 use crate::{KeyResolver, KeySet, Verifier};
@@ -223,9 +224,9 @@ where
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let inner = Rc::clone(&self.inner);
         Box::pin(async move {
-            let payload = req.parts_mut().1.take();
+            let mut payload = req.parts_mut().1.take();
             let verified =
-                verify_payload(&inner.verifier, req.request(), payload, usize::MAX).await;
+                verify_payload(&inner.verifier, req.request(), &mut payload, usize::MAX).await;
             match verified {
                 Ok(event) => {
                     let body = event.body().clone();
@@ -242,7 +243,8 @@ where
                     log_refusal(&error);
                     let rejection = WebhookRejection::Refused(error);
                     let error = respond(rejection, inner.error_handler.as_ref(), req.request());
-                    Ok(req.error_response(error).map_into_right_body())
+                    let response = hold_in_response(req.error_response(error), payload);
+                    Ok(response.map_into_right_body())
                 }
             }
         })

@@ -16,8 +16,18 @@
 //!    [`KeyResolver`] context (400, 401 or 503 before any body byte is read);
 //! 3. streams the payload into the MAC chunk by chunk, answering 413 the
 //!    moment it crosses the limit (so it holds at most the limit, whatever the
-//!    client sends) and 400 when the payload cannot be read;
+//!    client sends), 408 when it is not complete within
+//!    [`Verifier::body_timeout`] and 400 when the payload cannot be read;
 //! 4. checks the signature and the replay guard, then deserializes the payload.
+//!
+//! A refusal that leaves the body unread (413, 408, or a header check that
+//! failed before it arrived) answers with `Connection: close` and the
+//! connection is closed, after at most the server's
+//! `client_disconnect_timeout` (1 s by default) of reading and dropping what
+//! the client still sends: left to itself, actix-web would keep the connection
+//! to read the rest of a chunked body, for as long as the client sends it. The
+//! extractor's error for such a refusal then no longer downcasts to
+//! [`WebhookRejection`]; its status and text are the same.
 //!
 //! A refusal is a [`WebhookRejection`]: the status of the table in the
 //! [crate docs](crate) and a short `text/plain` body that names the class of
@@ -149,6 +159,7 @@ mod error;
 mod extractor;
 mod middleware;
 mod path;
+mod unread;
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -159,6 +170,7 @@ use actix_web::error::PayloadError;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderMap};
 use futures_core::Stream;
 
+use crate::deadline::read_within;
 use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 /// actix-web 4 carries `http` 0.2 headers: the core takes the raw pairs,
@@ -180,15 +192,21 @@ pub use path::PathParam;
 /// A boxed future that stays on its worker thread, as actix-web's are.
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// The outcome of [`verify_payload`] for a caller that gave up the payload: a
+/// refusal comes with it, for [`unread`] to keep until the answer is sent.
+type Verified = Result<VerifiedWebhook, (Error, Payload)>;
+
 /// Verifies one request: its declared length against `limit` (413), its
 /// `X-Webhook-*` headers (400), the keys for `req` (401, 503), then `payload`
-/// streamed through the MAC under `limit` (413, 400) and the signature (401).
+/// streamed through the MAC under `limit` (413, 400) within
+/// [`Verifier::body_timeout`] (408), and the signature (401).
 ///
-/// `limit` can only lower [`Verifier::body_limit`].
+/// `limit` can only lower [`Verifier::body_limit`]. A payload read to its end
+/// is left as `Payload::None`: [`unread`] holds only what a refusal left.
 async fn verify_payload<K>(
     verifier: &Verifier<K>,
     req: &HttpRequest,
-    mut payload: Payload,
+    payload: &mut Payload,
     limit: usize,
 ) -> Result<VerifiedWebhook, Error>
 where
@@ -206,15 +224,23 @@ where
     if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
         verification.size_hint(len);
     }
-    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-        let chunk = chunk.map_err(payload_error)?;
-        // `received` never exceeds `limit`: each chunk is checked before it counts.
-        if chunk.len() > limit - verification.received() {
-            return Err(too_large("body larger than the limit"));
+    let read = async {
+        while let Some(chunk) = poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx)).await {
+            let chunk = chunk.map_err(payload_error)?;
+            // `received` never exceeds `limit`: each chunk is checked before it counts.
+            if chunk.len() > limit - verification.received() {
+                return Err(too_large("body larger than the limit"));
+            }
+            verification.update(chunk)?;
         }
-        verification.update(chunk)?;
-    }
-    verification.finish().await
+        // Read to its end: nothing left for `unread` to hold.
+        *payload = Payload::None;
+        Ok(verification)
+    };
+    read_within(verifier.body_timeout(), read)
+        .await?
+        .finish()
+        .await
 }
 
 /// `Content-Length`, when it is a number. actix-web has refused a malformed one already.

@@ -10,7 +10,9 @@
 //!    [`KeyResolver`] context (400, 401 or 503 before any body byte is read);
 //! 3. streams the body into the MAC frame by frame, answering 413 the moment it
 //!    crosses the limit (so it holds at most the limit plus one frame,
-//!    whatever the client sends) and 400 when the body cannot be read;
+//!    whatever the client sends), 408 when it is not complete within
+//!    [`Verifier::body_timeout`] (so it holds that memory for a bounded time)
+//!    and 400 when the body cannot be read;
 //! 4. on success, puts the [`VerifiedWebhook`] into the request extensions and
 //!    calls the inner service with the same bytes as a [`VerifiedBody`].
 //!
@@ -97,6 +99,7 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 
+use crate::deadline::read_within;
 use crate::{Claims, Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 pub use body::{ResponseBody, VerifiedBody};
@@ -174,16 +177,22 @@ where
     if let Some(len) = prepared.size_hint {
         verification.size_hint(len);
     }
-    let mut body = pin!(body);
-    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-        let frame = frame.map_err(body_error)?;
-        if let Ok(mut data) = frame.into_data() {
-            let chunk = data.copy_to_bytes(data.remaining());
-            verification.update(chunk)?;
+    let read = async {
+        let mut body = pin!(body);
+        while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            let frame = frame.map_err(body_error)?;
+            if let Ok(mut data) = frame.into_data() {
+                let chunk = data.copy_to_bytes(data.remaining());
+                verification.update(chunk)?;
+            }
+            // Trailers are not signed and are not passed on.
         }
-        // Trailers are not signed and are not passed on.
-    }
-    verification.finish().await
+        Ok(verification)
+    };
+    read_within(verifier.body_timeout(), read)
+        .await?
+        .finish()
+        .await
 }
 
 /// [`prepare`] then [`verify_body`], for adapters that have no use for an early answer.

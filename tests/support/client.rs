@@ -174,7 +174,7 @@ fn complete_response(raw: &[u8]) -> Option<RawResponse> {
 }
 
 /// The response in `raw`, all of it after the head taken as its body.
-fn parse_response(raw: &[u8]) -> RawResponse {
+pub fn parse_response(raw: &[u8]) -> RawResponse {
     let (mut response, start) = parse_head(raw).unwrap_or_else(|| {
         panic!(
             "no complete response head in {:?}",
