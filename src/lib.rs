@@ -123,7 +123,7 @@
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 //! # Ok(()) }
 //! # #[cfg(feature = "axum")]
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
 //! ```
 //!
 //! With the `axum` feature, the [`Webhook<T>`][Webhook] extractor
@@ -161,7 +161,7 @@
 //! assert_eq!(app.oneshot(request).await?.status(), StatusCode::OK);
 //! # Ok(()) }
 //! # #[cfg(feature = "axum")]
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
 //! ```
 //!
 //! # Features

@@ -368,8 +368,11 @@ impl<K> VerifierBuilder<K> {
     /// The clock starts at the first read of the body, after the header checks
     /// and the key lookup.
     ///
-    /// The timer is Tokio's: without a current Tokio runtime the body is read
-    /// with no deadline (and a `tracing` warning, once).
+    /// The timer is Tokio's, so the runtime needs its time driver, as
+    /// `#[tokio::main]`, axum and actix-web runtimes have (a runtime built by
+    /// hand needs `enable_time()` or `enable_all()`, or reading a body panics,
+    /// as every Tokio timer does). Without a current Tokio runtime the body is
+    /// read with no deadline (and a `tracing` warning, once).
     #[must_use]
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.policy.body_timeout = timeout;

@@ -334,8 +334,16 @@ async fn a_slow_body_goes_out_chunked_and_arrives_whole() {
 async fn a_slow_body_in_process_takes_tokio_time_only() {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let sender = in_process(&clock, &seen)
-        // The pauses add up to minutes of tokio time: more than the default 10 s.
+    // The pauses add up to minutes of tokio time: more than the default 10 s
+    // the sender waits for an answer and the receiver for a body.
+    let receiver = Verifier::builder(KeySet::single(KEY))
+        .clock(clock.clone())
+        .body_timeout(Duration::from_secs(3600))
+        .build();
+    let sender = MockSender::builder(KEY)
+        .clock(clock.clone())
+        .service(layered(receiver, &seen))
+        .callback("/webhooks")
         .attempt_timeout(Duration::from_secs(3600))
         .build()
         .expect("sender");
