@@ -745,3 +745,155 @@ async fn the_axum_example_receives_played_events_and_refuses_a_wrong_key() {
     assert_eq!(failed["all_failed_webhook"], "1", "{failed}");
     assert_eq!(failed["webhook"][0]["webhook_id"], id, "{failed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
+    let server = Server::start(KEY, &["--virtual-clock", &NOW.to_string()]);
+    let create = |key: &str, label: &str| {
+        json!({
+            "entity": "product",
+            "action": "add",
+            "callback": "http://127.0.0.1:9/hook",
+            "label": label,
+            "idempotency_key": key,
+        })
+        .to_string()
+    };
+
+    // v1.1 takes the keys as headers; a wrong store key is refused whatever the verb.
+    let keys = [("x-api-key", "any-api-key"), ("x-store-key", KEY)];
+    let wrong = [("x-api-key", "any-api-key"), ("x-store-key", "not-the-key")];
+    let answer = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &wrong,
+            Some(&create("k1", "a")),
+        )
+        .await;
+    refused(&answer, 4, "x-store-key");
+    let answer = server
+        .request_with("GET", "/v1.1/webhook.count.json", &wrong, None)
+        .await;
+    refused(&answer, 4, "x-store-key");
+    // The header and the parameter must agree.
+    let answer = server
+        .request_with(
+            "GET",
+            &format!("/v1.1/webhook.count.json?store_key={KEY}"),
+            &wrong,
+            None,
+        )
+        .await;
+    refused(&answer, 4, "x-store-key");
+
+    // The same idempotency key: the first answer again, nothing created twice,
+    // even with other parameters.
+    let first = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k1", "a")),
+        )
+        .await;
+    assert_eq!(ok(&first)["id"], 1);
+    let again = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k1", "b")),
+        )
+        .await;
+    assert_eq!(ok(&again)["id"], 1);
+    let other = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k2", "c")),
+        )
+        .await;
+    assert_eq!(ok(&other)["id"], 2);
+    assert_eq!(count(&server, "").await, 2);
+    let labels: Vec<Value> = ok(&server
+        .request("GET", "/v1.0/webhook.list.json?params=label", None)
+        .await)["webhook"]
+        .as_array()
+        .expect("webhooks")
+        .iter()
+        .map(|w| w["label"].clone())
+        .collect();
+    assert_eq!(labels, [json!("a"), json!("c")]);
+
+    // Update (PUT, as documented) takes a key too; it is another method's key.
+    let update = json!({"id": 1, "label": "renamed", "idempotency_key": "k1"}).to_string();
+    let answer = server
+        .request_with("PUT", "/v1.1/webhook.update.json", &keys, Some(&update))
+        .await;
+    assert_eq!(ok(&answer)["updated"], "true");
+
+    // Fifteen minutes later the key is forgotten: the call runs again.
+    let minutes = |seconds: i64| json!({"advance": seconds}).to_string();
+    server
+        .request("POST", "/emulator/clock", Some(&minutes(899)))
+        .await;
+    let answer = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k1", "d")),
+        )
+        .await;
+    assert_eq!(ok(&answer)["id"], 1);
+    server
+        .request("POST", "/emulator/clock", Some(&minutes(1)))
+        .await;
+    let answer = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k1", "d")),
+        )
+        .await;
+    assert_eq!(ok(&answer)["id"], 3);
+
+    // A failure is not remembered: the same key works once the call is fixed.
+    let broken = json!({"entity": "product", "idempotency_key": "k3"}).to_string();
+    let answer = server
+        .request_with("POST", "/v1.1/webhook.create.json", &keys, Some(&broken))
+        .await;
+    refused(&answer, 114, "`action`");
+    let answer = server
+        .request_with(
+            "POST",
+            "/v1.1/webhook.create.json",
+            &keys,
+            Some(&create("k3", "e")),
+        )
+        .await;
+    assert_eq!(ok(&answer)["id"], 4);
+
+    // Delete as documented: DELETE with the id in the query.
+    let answer = server
+        .request_with("DELETE", "/v1.1/webhook.delete.json?id=4", &keys, None)
+        .await;
+    assert_eq!(ok(&answer)["deleted"], "true");
+
+    // A method the vendor does not have: its envelope, not a bare 404.
+    for path in [
+        "/v1.1/webhook.explode.json",
+        "/v1.0/product.list.json",
+        "/v1.0/",
+    ] {
+        let answer = server.request("GET", path, None).await;
+        refused(&answer, 3, "method is not specified");
+    }
+    let answer = server
+        .request("GET", "/v1.1/webhook.explode.json", None)
+        .await;
+    refused(&answer, 3, "`webhook.explode`");
+}

@@ -76,7 +76,35 @@ impl Server {
         content_type: Option<&str>,
         body: &str,
     ) -> Answer {
-        exchange(self.addr, method, path_and_query, content_type, Some(body)).await
+        exchange(
+            self.addr,
+            method,
+            path_and_query,
+            content_type,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// [`request`](Self::request) with `headers` added to the head.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
+        let content_type = body.map(|_| "application/json");
+        exchange(
+            self.addr,
+            method,
+            path_and_query,
+            content_type,
+            headers,
+            body,
+        )
+        .await
     }
 }
 
@@ -109,7 +137,7 @@ pub async fn request(
     body: Option<&str>,
 ) -> Answer {
     let content_type = body.map(|_| "application/json");
-    exchange(addr, method, path_and_query, content_type, body).await
+    exchange(addr, method, path_and_query, content_type, &[], body).await
 }
 
 /// One request with a `Content-Type` if given and a `Content-Length` for
@@ -119,12 +147,16 @@ async fn exchange(
     method: &str,
     path_and_query: &str,
     content_type: Option<&str>,
+    headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
     let mut head =
         format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(content_type) = content_type {
         head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     match body {
         Some(body) => head.push_str(&format!("Content-Length: {}\r\n", body.len())),

@@ -1,28 +1,42 @@
-//! API2Cart under `/v1.0`: the vendor's webhook methods, answered like the
-//! vendor answers them, and emulator calls that play store events through a
-//! [`MockSender`] delivering over real HTTP to each webhook's callback.
+//! API2Cart under `/v1.0` and `/v1.1`: the vendor's webhook methods, answered
+//! like the vendor answers them, and emulator calls that play store events
+//! through a [`MockSender`] delivering over real HTTP to each webhook's
+//! callback.
 //!
-//! Methods (`GET`, `POST`, `PUT` or `DELETE`; parameters from the query
-//! string and, but for `GET`, from a form or JSON body):
-//! - `webhook.create.json` (`entity`, `action` required; `callback`, `label`,
-//!   `fields`, `active`, `store_id`) -> `{"id": N}`;
-//! - `webhook.list.json` (`entity`, `action`, `active`, `ids`, `start`,
+//! Methods, with the verb the vendor's v1.1 OpenAPI documents for each
+//! (`api2cart/doc`, `openapi.json`). The emulator answers `GET`, `POST`,
+//! `PUT` and `DELETE` alike on every method, as v1.0 callers and the older
+//! SDKs expect; whether the vendor refuses another verb is not published.
+//! Parameters come from the query string and, but for `GET`, from a form or
+//! JSON body:
+//! - `webhook.create.json` (POST; `entity`, `action` required; `callback`,
+//!   `label`, `fields`, `active`, `store_id`, `idempotency_key`) -> `{"id": N}`;
+//! - `webhook.list.json` (GET; `entity`, `action`, `active`, `ids`, `start`,
 //!   `count`, `params`) -> `{"webhook": [...]}`;
-//! - `webhook.count.json` (`entity`, `action`, `active`) -> `{"webhook_count": N}`;
-//! - `webhook.update.json` (`id`; `callback`, `label`, `fields`, `active`
-//!   only) -> `{"updated": "true"}`;
-//! - `webhook.delete.json` (`id`) -> `{"deleted": "true"}`;
-//! - `webhook.events.json` -> `{"events": [{"webhook_name", "entity", "action"}]}`;
-//! - `account.failed_webhooks.json` (`start`, `count`, `ids`) ->
+//! - `webhook.count.json` (GET; `entity`, `action`, `active`) -> `{"webhook_count": N}`;
+//! - `webhook.update.json` (PUT; `id`; `callback`, `label`, `fields`,
+//!   `active` only, and `idempotency_key`) -> `{"updated": "true"}`;
+//! - `webhook.delete.json` (DELETE; `id`) -> `{"deleted": "true"}`;
+//! - `webhook.events.json` (GET) -> `{"events": [{"webhook_name", "entity", "action"}]}`;
+//! - `account.failed_webhooks.json` (GET; `start`, `count`, `ids`) ->
 //!   `{"all_failed_webhook": "N", "webhook": [...]}`.
 //!
 //! Every answer is HTTP 200 with the vendor's envelope
 //! `{"return_code": 0, "return_message": "", "result": {...}}`; a refusal
-//! has a non-zero `return_code` from the vendor's list and no `result`:
-//! 4 (`store_key` not the server's), 109 (a parameter the method does not
-//! take or a value it does not accept), 112 (no webhook with that id), 114
-//! (a required parameter missing). `api_key` and `store_key` are accepted
-//! everywhere, as the vendor requires them.
+//! has a non-zero `return_code` from the vendor's list ("Response Status
+//! Codes") and no `result`: 4 (`store_key` not the server's), 109 (a
+//! parameter the method does not take or a value it does not accept), 112
+//! (no webhook with that id), 114 (a required parameter missing). A path
+//! under `/v1.0/` or `/v1.1/` that names no method gets 3 ("Method is not
+//! specified") in the same envelope: what the vendor answers there is not
+//! published, so this is the emulator's assumption.
+//!
+//! The keys: `api_key` and `store_key` as parameters (v1.0), or the
+//! `x-api-key` and `x-store-key` headers (v1.1's OpenAPI), are accepted on
+//! every method; a store key, wherever given, must be `--store-key`.
+//! `idempotency_key` on `webhook.create` and `webhook.update` returns the
+//! first successful answer for 15 minutes of the server's clock without
+//! doing anything again (see `idempotency.rs` for what is assumed).
 //!
 //! Emulator calls (JSON bodies, same envelope):
 //! - `POST /v1.0/emulator/event.json` `{"entity", "action", "store_id",
@@ -38,7 +52,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Map, Value, json};
 use webhook_guard::mock::{
@@ -47,6 +61,7 @@ use webhook_guard::mock::{
 };
 use webhook_guard::{Action, Entity};
 
+use super::idempotency::Idempotency;
 use super::{Context, log_attempt};
 use crate::CliError;
 
@@ -54,6 +69,7 @@ use crate::CliError;
 const VENDOR: &str = "api2cart";
 
 /// The vendor's return codes (its "Response Status Codes" page).
+const METHOD_NOT_SPECIFIED: u16 = 3;
 const STORE_ACCESS_DENIED: u16 = 4;
 const INCORRECT_PARAMETERS: u16 = 109;
 const ITEM_NOT_FOUND: u16 = 112;
@@ -81,25 +97,51 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
     let api = Arc::new(Api {
         sender,
         store_key: context.store_key.clone(),
+        idempotency: Idempotency::new(Arc::clone(&context.clock)),
     });
-    Ok(Router::new()
-        .route("/v1.0/webhook.create.json", method(ApiMethod::Create))
-        .route("/v1.0/webhook.list.json", method(ApiMethod::List))
-        .route("/v1.0/webhook.count.json", method(ApiMethod::Count))
-        .route("/v1.0/webhook.update.json", method(ApiMethod::Update))
-        .route("/v1.0/webhook.delete.json", method(ApiMethod::Delete))
-        .route("/v1.0/webhook.events.json", method(ApiMethod::Events))
+    let methods = Router::new()
+        .route("/webhook.create.json", method(ApiMethod::Create))
+        .route("/webhook.list.json", method(ApiMethod::List))
+        .route("/webhook.count.json", method(ApiMethod::Count))
+        .route("/webhook.update.json", method(ApiMethod::Update))
+        .route("/webhook.delete.json", method(ApiMethod::Delete))
+        .route("/webhook.events.json", method(ApiMethod::Events))
         .route(
-            "/v1.0/account.failed_webhooks.json",
+            "/account.failed_webhooks.json",
             method(ApiMethod::FailedWebhooks),
         )
-        .route("/v1.0/emulator/event.json", post(play_event))
-        .route(
-            "/v1.0/emulator/store_unreachable.json",
-            post(store_unreachable),
-        )
-        .route("/v1.0/emulator/store_reachable.json", post(store_reachable))
+        .fallback(unknown_method);
+    let v1_0 = methods
+        .clone()
+        .route("/emulator/event.json", post(play_event))
+        .route("/emulator/store_unreachable.json", post(store_unreachable))
+        .route("/emulator/store_reachable.json", post(store_reachable));
+    Ok(Router::new()
+        .nest("/v1.0", v1_0)
+        .nest("/v1.1", methods)
+        // A nested fallback does not see the bare prefix with its slash.
+        .route("/v1.0/", any(unknown_method))
+        .route("/v1.1/", any(unknown_method))
         .with_state(api))
+}
+
+/// A path under a version prefix that names none of the methods.
+async fn unknown_method(request: Request) -> Json<Value> {
+    let name = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_suffix(".json"))
+        .filter(|name| !name.is_empty());
+    let message = match name {
+        Some(name) => format!("method is not specified: there is no method `{name}`"),
+        None => "method is not specified".to_owned(),
+    };
+    reply(Err(Refusal {
+        code: METHOD_NOT_SPECIFIED,
+        message,
+    }))
 }
 
 /// The emulated store and the key callers must name, if they name one.
@@ -107,6 +149,7 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
 struct Api {
     sender: MockSender,
     store_key: String,
+    idempotency: Idempotency,
 }
 
 type Shared = State<Arc<Api>>;
@@ -141,7 +184,14 @@ impl ApiMethod {
     fn params(self) -> Option<&'static [&'static str]> {
         match self {
             Self::Create => Some(&[
-                "entity", "action", "callback", "label", "fields", "active", "store_id",
+                "entity",
+                "action",
+                "callback",
+                "label",
+                "fields",
+                "active",
+                "store_id",
+                "idempotency_key",
             ]),
             Self::List => Some(&[
                 "params", "start", "count", "entity", "action", "active", "ids",
@@ -251,16 +301,29 @@ impl Params {
             .ok_or_else(|| Refusal::missing(name))
     }
 
-    /// Checks and removes `api_key` and `store_key`, which every method takes.
-    fn authenticate(&mut self, store_key: &str) -> Result<(), Refusal> {
-        if self.get("store_key").is_some_and(|key| key != store_key) {
+    /// Checks and removes `api_key` and `store_key`, which every method
+    /// takes, and checks `header_key` (`x-store-key`) the same way.
+    fn authenticate(&mut self, store_key: &str, header_key: Option<&[u8]>) -> Result<(), Refusal> {
+        let given = [self.get("store_key").map(str::as_bytes), header_key];
+        if given
+            .into_iter()
+            .flatten()
+            .any(|key| key != store_key.as_bytes())
+        {
             return Err(Refusal {
                 code: STORE_ACCESS_DENIED,
-                message: "store access denied: `store_key` is not the key this server signs with (--store-key)".to_owned(),
+                message: "store access denied: `store_key` (or `x-store-key`) is not the key this server signs with (--store-key)".to_owned(),
             });
         }
         self.0.retain(|(n, _)| n != "api_key" && n != "store_key");
         Ok(())
+    }
+
+    /// Removes and returns `idempotency_key`; an empty one is no key.
+    fn take_idempotency_key(&mut self) -> Option<String> {
+        let at = self.0.iter().position(|(n, _)| n == "idempotency_key")?;
+        let (_, key) = self.0.remove(at);
+        (!key.is_empty()).then_some(key)
     }
 
     /// Refuses a parameter `method` does not take.
@@ -418,11 +481,33 @@ fn parse_active(value: &str) -> Result<bool, Refusal> {
 }
 
 async fn answer(api: &Api, method: ApiMethod, request: Request) -> Result<Value, Refusal> {
+    let header_key = request
+        .headers()
+        .get("x-store-key")
+        .map(|value| value.as_bytes().to_vec());
     let mut params = Params::read(request).await?;
-    params.authenticate(&api.store_key)?;
+    params.authenticate(&api.store_key, header_key.as_deref())?;
     if let Some(allowed) = method.params() {
         params.only(method.name(), allowed)?;
     }
+    let idempotency_key = match method {
+        ApiMethod::Create | ApiMethod::Update => params.take_idempotency_key(),
+        _ => None,
+    };
+    if let Some(key) = &idempotency_key
+        && let Some(first) = api.idempotency.recall(method.name(), key)
+    {
+        return Ok(first);
+    }
+    let result = call(api, method, &params).await?;
+    if let Some(key) = &idempotency_key {
+        api.idempotency.remember(method.name(), key, &result);
+    }
+    Ok(result)
+}
+
+/// What `method` does with `params` (keys checked, idempotency handled).
+async fn call(api: &Api, method: ApiMethod, params: &Params) -> Result<Value, Refusal> {
     let hooks = api.sender.subscriptions();
     match method {
         ApiMethod::Create => {
@@ -459,7 +544,7 @@ async fn answer(api: &Api, method: ApiMethod, request: Request) -> Result<Value,
         }
         ApiMethod::List => {
             let filter = params.page(
-                filter(&params)?,
+                filter(params)?,
                 SubscriptionFilter::ids,
                 SubscriptionFilter::start,
                 SubscriptionFilter::count,
@@ -472,7 +557,7 @@ async fn answer(api: &Api, method: ApiMethod, request: Request) -> Result<Value,
                 .collect();
             Ok(json!({"webhook": webhooks}))
         }
-        ApiMethod::Count => Ok(json!({"webhook_count": hooks.count(&filter(&params)?)})),
+        ApiMethod::Count => Ok(json!({"webhook_count": hooks.count(&filter(params)?)})),
         ApiMethod::Update => {
             let id = params.id()?;
             let changes = params

@@ -14,6 +14,7 @@
 mod americommerce;
 mod api2cart;
 mod clock;
+mod idempotency;
 mod workspace;
 
 use std::io::{self, Write as _};
