@@ -746,29 +746,41 @@ async fn the_axum_example_receives_played_events_and_refuses_a_wrong_key() {
     assert_eq!(failed["webhook"][0]["webhook_id"], id, "{failed}");
 }
 
+/// The keys as v1.1 takes them: headers.
+const V1_1_KEYS: [(&str, &str); 2] = [("x-api-key", "any-api-key"), ("x-store-key", KEY)];
+
+/// The JSON body of a `webhook.create` with `idempotency_key` `key`.
+fn create_params(key: &str, label: &str) -> String {
+    json!({
+        "entity": "product",
+        "action": "add",
+        "callback": "http://127.0.0.1:9/hook",
+        "label": label,
+        "idempotency_key": key,
+    })
+    .to_string()
+}
+
+/// `webhook.create` over v1.1, keys in headers, with `idempotency_key` `key`.
+async fn create_v1_1(server: &Server, key: &str, label: &str) -> Answer {
+    let body = create_params(key, label);
+    server
+        .request_with("POST", "/v1.1/webhook.create.json", &V1_1_KEYS, Some(&body))
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
     let server = Server::start(KEY, &["--virtual-clock", &NOW.to_string()]);
-    let create = |key: &str, label: &str| {
-        json!({
-            "entity": "product",
-            "action": "add",
-            "callback": "http://127.0.0.1:9/hook",
-            "label": label,
-            "idempotency_key": key,
-        })
-        .to_string()
-    };
-
     // v1.1 takes the keys as headers; a wrong store key is refused whatever the verb.
-    let keys = [("x-api-key", "any-api-key"), ("x-store-key", KEY)];
+    let keys = V1_1_KEYS;
     let wrong = [("x-api-key", "any-api-key"), ("x-store-key", "not-the-key")];
     let answer = server
         .request_with(
             "POST",
             "/v1.1/webhook.create.json",
             &wrong,
-            Some(&create("k1", "a")),
+            Some(&create_params("k1", "a")),
         )
         .await;
     refused(&answer, 4, "x-store-key");
@@ -789,32 +801,11 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
 
     // The same idempotency key: the first answer again, nothing created twice,
     // even with other parameters.
-    let first = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k1", "a")),
-        )
-        .await;
+    let first = create_v1_1(&server, "k1", "a").await;
     assert_eq!(ok(&first)["id"], 1);
-    let again = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k1", "b")),
-        )
-        .await;
+    let again = create_v1_1(&server, "k1", "b").await;
     assert_eq!(ok(&again)["id"], 1);
-    let other = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k2", "c")),
-        )
-        .await;
+    let other = create_v1_1(&server, "k2", "c").await;
     assert_eq!(ok(&other)["id"], 2);
     assert_eq!(count(&server, "").await, 2);
     let labels: Vec<Value> = ok(&server
@@ -839,26 +830,12 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
     server
         .request("POST", "/emulator/clock", Some(&minutes(899)))
         .await;
-    let answer = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k1", "d")),
-        )
-        .await;
+    let answer = create_v1_1(&server, "k1", "d").await;
     assert_eq!(ok(&answer)["id"], 1);
     server
         .request("POST", "/emulator/clock", Some(&minutes(1)))
         .await;
-    let answer = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k1", "d")),
-        )
-        .await;
+    let answer = create_v1_1(&server, "k1", "d").await;
     assert_eq!(ok(&answer)["id"], 3);
 
     // A failure is not remembered: the same key works once the call is fixed.
@@ -867,14 +844,7 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
         .request_with("POST", "/v1.1/webhook.create.json", &keys, Some(&broken))
         .await;
     refused(&answer, 114, "`action`");
-    let answer = server
-        .request_with(
-            "POST",
-            "/v1.1/webhook.create.json",
-            &keys,
-            Some(&create("k3", "e")),
-        )
-        .await;
+    let answer = create_v1_1(&server, "k3", "e").await;
     assert_eq!(ok(&answer)["id"], 4);
 
     // Delete as documented: DELETE with the id in the query.

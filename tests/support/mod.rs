@@ -28,3 +28,19 @@ pub const KEY: &str = "store-key-0123456789";
 pub const NOW: i64 = 1_763_900_000;
 /// How long any single exchange may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a test that needs a tool absent here answers: a failure when `CI`
+/// is set, since CI must run `what`; otherwise `SKIPPED: ...` on stderr and
+/// `false`, so the test returns early.
+pub fn unavailable(missing: &str, needed: &str, what: &str) -> bool {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{missing}: {needed} is required in CI for {what}"
+    );
+    // To the real stderr: libtest hides eprintln! output of a passing test.
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!("SKIPPED: {missing}; install {needed} to run {what}\n"),
+    );
+    false
+}
