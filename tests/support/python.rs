@@ -91,13 +91,16 @@ pub fn run_json_lines(script: &str, args: &[&str], stdin: &str) -> Vec<serde_jso
         .collect()
 }
 
+/// A delivery as a receiver reads it: header lines `(name, value)`, and the body.
+pub type HeadAndBody = (Vec<(String, String)>, Vec<u8>);
+
 /// The UP42 reference receiver's reasons to refuse each delivery
 /// (`up42_reference.py verify`; an empty list: it accepts), for deliveries of
 /// `(headers, body)` signed with `secret`, judged at `now`.
 pub fn up42_reference_failures(
     secret: &str,
     now: i64,
-    deliveries: &[(Vec<(String, String)>, Vec<u8>)],
+    deliveries: &[HeadAndBody],
 ) -> Vec<Vec<String>> {
     use base64::Engine as _;
     let input: String = deliveries
