@@ -270,6 +270,15 @@ async fn the_signature_is_up42s_recipe_and_verifies_with_the_secret_only() {
         NOW,
     );
     assert_eq!(request.header("Signature"), Some(expected.as_str()));
+    // The same, computed apart (Python's hmac over the values joined).
+    assert_eq!(
+        digest,
+        "sha-256=:J53nLTqsfCXJ621LzGVwuLhjeJGCKQY8on2T2ljff4I=:"
+    );
+    assert_eq!(
+        expected,
+        "up42-sig=FYPSJEnRmWvyS3b1g8k6WwfEz/vfKdcXO64GcNq1X78="
+    );
     // Nothing of API2Cart's recipe.
     assert!(
         request
