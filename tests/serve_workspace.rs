@@ -1,8 +1,10 @@
-//! `webhook-guard serve` as the seed-004 vendor, driven over real HTTP: the
-//! webhook API under `/v1/workspaces/{workspace}`, test runs delivered to an
-//! axum receiver on loopback behind `VerifyWebhookLayer` (keyed with the
-//! webhook's secret), failures counted, errors in the vendor's envelope, and
-//! `startedAt` from `--virtual-clock`.
+//! `webhook-guard serve` as UP42 (seed 004), driven over real HTTP: the
+//! webhook API at UP42's paths (`/webhooks/events`,
+//! `/workspaces/{workspace}/webhooks...`), test runs delivered to an axum
+//! receiver on loopback behind `VerifyWebhookLayer` with the `Up42` recipe
+//! (keyed with the webhook's secret) and to the UP42 reference receiver,
+//! failures counted, errors in the envelope, and `startedAt` from
+//! `--virtual-clock`.
 
 mod support;
 
@@ -14,16 +16,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::{Value, json};
+use support::python::{python_available, up42_reference_failures};
 use support::serve::{Answer, Server};
-use support::servers::serve;
+use support::servers::{capture_one, serve};
 use support::{KEY, TIMEOUT};
 use webhook_guard::tower::VerifyWebhookLayer;
+use webhook_guard::up42::{self, EventKind, Up42};
 use webhook_guard::{KeySet, ManualClock, VerifiedWebhook, Verifier};
 
 const SECRET: &str = "QWZTFnMEXhqZKNmu";
 /// 2022-02-18T15:12:18Z: the second of the vendor's sample report.
 const NOW: i64 = 1_645_197_138;
-const HOOKS: &str = "/v1/workspaces/ws-1/webhooks";
+const HOOKS: &str = "/workspaces/ws-1/webhooks";
+const EVENTS: &str = "/webhooks/events";
 
 /// The seed's sample request body.
 const SAMPLE: &str = r#"{
@@ -34,11 +39,13 @@ const SAMPLE: &str = r#"{
 "active": true
 }"#;
 
-/// A receiver on loopback: `/hooks` verified with `SECRET` on the server's
-/// virtual time (counts what reached the handler), `/fail` answering 500.
+/// A receiver on loopback: `/hooks` verified with UP42's recipe and
+/// `SECRET` on the server's virtual time (counts what reached the handler),
+/// `/fail` answering 500.
 async fn receiver() -> (String, Arc<AtomicUsize>) {
     let verified = Arc::new(AtomicUsize::new(0));
     let verifier = Verifier::builder(KeySet::single(SECRET))
+        .scheme(Up42::new())
         .clock(ManualClock::new(NOW))
         .build();
     let app = Router::new()
@@ -47,10 +54,8 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
             post(
                 |State(count): State<Arc<AtomicUsize>>,
                  axum::Extension(hook): axum::Extension<VerifiedWebhook>| async move {
-                    assert_eq!(
-                        hook.entity().map(|e| e.as_str().to_owned()).as_deref(),
-                        Some("order")
-                    );
+                    let event: up42::Event = hook.payload().expect("an UP42 event");
+                    assert_eq!(event.kind, EventKind::OrderStatus);
                     count.fetch_add(1, Ordering::SeqCst);
                     "ok"
                 },
@@ -99,11 +104,15 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     let (base, verified) = receiver().await;
     let server = start();
 
-    let events = server
-        .request("GET", "/v1/workspaces/ws-1/webhook-events", None)
-        .await;
+    let events = server.request("GET", EVENTS, None).await;
     let events = expect_data(&events, 200);
-    assert_eq!(events[0]["name"], "order.status");
+    let names: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(names, ["job.status", "order.status"]);
 
     let created = server.request("POST", HOOKS, Some(SAMPLE)).await;
     let created = expect_data(&created, 201);
@@ -112,12 +121,11 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     assert_eq!(created["url"], "https://my.sample.endpoint.com/");
     assert_eq!(created["events"], json!(["order.status"]));
     assert_eq!(created["active"], true);
-    assert_eq!(created["hasSecret"], true);
-    assert_eq!(created["createdAt"], "2022-02-18T15:12:18.000000Z");
-    assert!(
-        !created.to_string().contains(SECRET),
-        "the secret is never echoed"
+    assert_eq!(
+        created["secret"], SECRET,
+        "UP42 answers the secret in clear"
     );
+    assert_eq!(created["createdAt"], "2022-02-18T15:12:18.000000Z");
     let one = format!("{HOOKS}/{id}");
 
     let read = expect_data(&server.request("GET", &one, None).await, 200);
@@ -126,7 +134,7 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     assert_eq!(list, json!([created]));
     let other = expect_data(
         &server
-            .request("GET", "/v1/workspaces/ws-2/webhooks", None)
+            .request("GET", "/workspaces/ws-2/webhooks", None)
             .await,
         200,
     );
@@ -135,7 +143,7 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     // The sample's https URL cannot be reached by the mock's plain HTTP:
     // the run is answered, its test failed, nothing sent.
     let run = expect_data(
-        &server.request("POST", &format!("{one}/test"), None).await,
+        &server.request("POST", &format!("{one}/tests"), None).await,
         200,
     );
     assert_eq!(
@@ -150,17 +158,21 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
         "{line}"
     );
 
-    // Point it at the receiver and test every event, then the one by name.
-    let patch = format!(r#"{{"url": "{base}/hooks", "name": "renamed"}}"#);
-    let updated = expect_data(&server.request("PATCH", &one, Some(&patch)).await, 200);
+    // Point it at the receiver (an update is the whole webhook, sent back
+    // as read with its secret) and test every event, then the one by name.
+    let mut edited = created.clone();
+    edited["url"] = json!(format!("{base}/hooks"));
+    edited["name"] = json!("renamed");
+    let updated = expect_data(
+        &server.request("PUT", &one, Some(&edited.to_string())).await,
+        200,
+    );
     assert_eq!(updated["url"], format!("{base}/hooks"));
     assert_eq!(updated["name"], "renamed");
-    assert_eq!(
-        updated["hasSecret"], true,
-        "PATCH keeps what it does not name"
-    );
+    assert_eq!(updated["secret"], SECRET);
+    assert_eq!(updated["createdAt"], created["createdAt"]);
 
-    let answer = server.request("POST", &format!("{one}/test"), None).await;
+    let answer = server.request("POST", &format!("{one}/tests"), None).await;
     assert_eq!(answer.status(), 200);
     let report = answer.json();
     assert_eq!(report["error"], Value::Null);
@@ -182,12 +194,14 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     let sent: Vec<(String, String)> =
         serde_json::from_value(test["request"]["headers"].clone()).unwrap();
     assert!(
-        sent.iter()
-            .any(|(n, v)| n == "X-Webhook-Entity" && v == "order"),
+        sent.iter().any(|(n, v)| n == "Signature-Input"
+            && v == r#"up42-sig=("content-type" "content-digest");created=1645197138"#),
         "{sent:?}"
     );
+    assert!(sent.iter().any(|(n, _)| n == "Signature"), "{sent:?}");
     assert!(
-        sent.iter().any(|(n, _)| n == "X-Webhook-Signature"),
+        sent.iter()
+            .all(|(n, _)| !n.to_ascii_lowercase().starts_with("x-webhook-")),
         "{sent:?}"
     );
     assert_eq!(verified.load(Ordering::SeqCst), 1);
@@ -205,7 +219,7 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     let one_event = server
         .request(
             "POST",
-            &format!("{one}/test"),
+            &format!("{one}/tests"),
             Some(r#"{"event":"order.status"}"#),
         )
         .await;
@@ -215,12 +229,20 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
     assert_eq!(run["testsSucceeded"], 1, "{run}");
     assert_eq!(verified.load(Ordering::SeqCst), 2);
 
-    // A receiver answering 500 is a failed test, not a failed call.
-    let to_fail = format!(r#"{{"url": "{base}/fail"}}"#);
-    expect_data(&server.request("PATCH", &one, Some(&to_fail)).await, 200);
+    // A receiver answering 500 is a failed test, not a failed call. The
+    // update goes as POST this time, as UP42's Python SDK sends it.
+    let mut to_fail = updated.clone();
+    to_fail["url"] = json!(format!("{base}/fail"));
+    let moved = expect_data(
+        &server
+            .request("POST", &one, Some(&to_fail.to_string()))
+            .await,
+        200,
+    );
+    assert_eq!(moved["url"], format!("{base}/fail"));
     let run = expect_data(
         &server
-            .request("POST", &format!("{one}/test"), Some("{}"))
+            .request("POST", &format!("{one}/tests"), Some("{}"))
             .await,
         200,
     );
@@ -236,14 +258,11 @@ async fn the_sample_webhook_lives_its_whole_life_over_http() {
         .to_string();
     let replaced = expect_data(&server.request("PUT", &one, Some(&put)).await, 200);
     assert_eq!(
-        (
-            replaced["hasSecret"].as_bool(),
-            replaced["active"].as_bool()
-        ),
-        (Some(false), Some(false))
+        (replaced["secret"].as_str(), replaced["active"].as_bool()),
+        (Some(""), Some(false))
     );
     expect_error(
-        &server.request("POST", &format!("{one}/test"), None).await,
+        &server.request("POST", &format!("{one}/tests"), None).await,
         400,
         "webhook_inactive",
     );
@@ -331,35 +350,57 @@ async fn bad_requests_get_the_documented_errors() {
     );
     assert_eq!(created["active"], false, "inactive unless asked");
     let one = format!("{HOOKS}/{}", created["id"].as_str().unwrap());
-    let test = format!("{one}/test");
+    let test = format!("{one}/tests");
+    let whole = |extra: &str| {
+        format!(r#"{{"events":["order.status"],"name":"n","url":"http://127.0.0.1:9/"{extra}}}"#)
+    };
 
     expect_error(
         &server
-            .request("PATCH", &one, Some(r#"{"url":"nope"}"#))
+            .request(
+                "PUT",
+                &one,
+                Some(r#"{"events":["order.status"],"name":"n","url":"nope"}"#),
+            )
             .await,
         400,
         "invalid_url",
     );
     expect_error(
         &server
-            .request("PATCH", &one, Some(r#"{"active":"yes"}"#))
+            .request("PUT", &one, Some(&whole(r#","active":"yes""#)))
             .await,
         400,
         "invalid_field",
     );
     expect_error(
         &server
-            .request("PATCH", &one, Some(r#"{"secret":""}"#))
+            .request("POST", &one, Some(&whole(r#","secret":7"#)))
             .await,
         400,
         "invalid_field",
     );
     expect_error(
         &server
-            .request("PATCH", &format!("{HOOKS}/missing"), Some("{}"))
+            .request("PUT", &one, Some(r#"{"url":"http://x/"}"#))
+            .await,
+        400,
+        "missing_field",
+    );
+    expect_error(
+        &server
+            .request("PUT", &format!("{HOOKS}/missing"), Some("{}"))
             .await,
         404,
         "webhook_not_found",
+    );
+    // UP42 documents no PATCH.
+    assert_eq!(
+        server
+            .request("PATCH", &one, Some(r#"{"active":true}"#))
+            .await
+            .status(),
+        405
     );
     let elsewhere = one.replace("ws-1", "ws-2");
     expect_error(
@@ -375,7 +416,7 @@ async fn bad_requests_get_the_documented_errors() {
     );
     expect_data(
         &server
-            .request("PATCH", &one, Some(r#"{"active":true}"#))
+            .request("PUT", &one, Some(&whole(r#","active":true"#)))
             .await,
         200,
     );
@@ -414,5 +455,72 @@ async fn bad_requests_get_the_documented_errors() {
         server
             .drain_lines(std::time::Duration::from_millis(200))
             .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_up42_reference_receiver_accepts_what_serve_delivers() {
+    if !python_available(&[], "the UP42 reference receiver") {
+        return;
+    }
+    let server = start();
+    let mut captures = Vec::new();
+    for secret in [Some(SECRET), None] {
+        let (addr, captured) = capture_one().await;
+        let mut body = json!({
+            "events": ["job.status"],
+            "name": "captured",
+            "url": format!("http://{addr}/hooks"),
+            "active": true,
+        });
+        if let Some(secret) = secret {
+            body["secret"] = json!(secret);
+        }
+        let created = expect_data(
+            &server.request("POST", HOOKS, Some(&body.to_string())).await,
+            201,
+        );
+        let tests = format!("{HOOKS}/{}/tests", created["id"].as_str().unwrap());
+        let run = expect_data(&server.request("POST", &tests, None).await, 200);
+        assert_eq!(run["testsSucceeded"], 1, "{run}");
+        captures.push(captured.await.unwrap());
+    }
+
+    let signed = &captures[0];
+    let headers = signed.headers();
+    let body: Value = serde_json::from_slice(&signed.body).unwrap();
+    assert_eq!(body["event"], "job.status");
+    assert_eq!(body["body"]["status"], "SUCCEEDED");
+    let mut tampered = signed.body.clone();
+    let at = tampered
+        .iter()
+        .rposition(u8::is_ascii_uppercase)
+        .expect("a capital letter");
+    tampered[at] = tampered[at].to_ascii_lowercase();
+    let unsigned = &captures[1];
+    let verdicts = up42_reference_failures(
+        SECRET,
+        NOW,
+        &[
+            (headers.clone(), signed.body.clone()),
+            (headers, tampered),
+            (unsigned.headers(), unsigned.body.clone()),
+        ],
+    );
+    assert_eq!(verdicts[0], Vec::<String>::new(), "{}", signed.head);
+    assert_eq!(verdicts[1], ["invalid_digest"]);
+    assert_eq!(verdicts[2], ["missing_signature"]);
+    // Without a secret: no signature headers at all.
+    let names: Vec<String> = unsigned
+        .headers()
+        .into_iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "signature" || n == "signature-input"),
+        "{}",
+        unsigned.head
     );
 }

@@ -60,7 +60,7 @@ impl SentRequest {
     }
 
     /// What was signed: the header JSON the vendor builds, then the body as it
-    /// was when signed.
+    /// was when signed (for UP42, the listed headers' values joined).
     pub fn signed_string(&self) -> &Bytes {
         &self.signed_string
     }

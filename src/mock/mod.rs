@@ -28,8 +28,9 @@
 //! - **Faults on demand** ([`Fault`]) and a [`Conformance`] runner that
 //!   delivers every one of them and holds the answers against the status
 //!   table.
-//! - **The seed-004 vendor** ([`WorkspaceSender`]): workspace webhooks
-//!   and their "Test a webhook" runs, signed with each webhook's secret.
+//! - **UP42, seed 004** ([`WorkspaceSender`]): workspace webhooks and
+//!   their "Test a webhook" runs, signed with UP42's recipe and each
+//!   webhook's secret.
 //! - **A virtual clock**: give the sender and the receiver's
 //!   [`Verifier`](crate::Verifier) clones of one [`ManualClock`], and
 //!   tolerance edges and the 24-hour retention test instantly. Pauses (retry

@@ -81,3 +81,35 @@ pub fn run_json_lines(script: &str, args: &[&str], stdin: &str) -> Vec<serde_jso
         })
         .collect()
 }
+
+/// A delivery as a receiver reads it: header lines `(name, value)`, and the body.
+pub type HeadAndBody = (Vec<(String, String)>, Vec<u8>);
+
+/// The UP42 reference receiver's reasons to refuse each delivery
+/// (`up42_reference.py verify`; an empty list: it accepts), for deliveries of
+/// `(headers, body)` signed with `secret`, judged at `now`.
+pub fn up42_reference_failures(
+    secret: &str,
+    now: i64,
+    deliveries: &[HeadAndBody],
+) -> Vec<Vec<String>> {
+    use base64::Engine as _;
+    let input: String = deliveries
+        .iter()
+        .map(|(headers, body)| {
+            let line = serde_json::json!({
+                "secret": secret,
+                "now": now,
+                "headers": headers,
+                "body_b64": base64::engine::general_purpose::STANDARD.encode(body),
+            });
+            format!("{line}\n")
+        })
+        .collect();
+    let verdicts = run_json_lines("up42_reference.py", &["verify"], &input);
+    assert_eq!(verdicts.len(), deliveries.len(), "one verdict per delivery");
+    verdicts
+        .into_iter()
+        .map(|v| serde_json::from_value(v["failures"].clone()).expect("a verdict"))
+        .collect()
+}

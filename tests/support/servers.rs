@@ -128,6 +128,21 @@ pub struct Captured {
     pub body: Vec<u8>,
 }
 
+impl Captured {
+    /// The header lines of the head, `(name, value)`, in order and case as read.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        self.head
+            .split("\r\n")
+            .skip(1)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let (name, value) = line.split_once(':').expect("a header line has a colon");
+                (name.to_owned(), value.trim().to_owned())
+            })
+            .collect()
+    }
+}
+
 /// Accepts one connection, reads one request (`Content-Length` or chunked
 /// framing), answers `200 OK` and hands over the bytes it read.
 pub async fn capture_one() -> (SocketAddr, tokio::task::JoinHandle<Captured>) {

@@ -1,5 +1,7 @@
-//! The seed-004 vendor: webhooks scoped to a workspace and their test runs
-//! ([`WorkspaceSender`]).
+//! UP42 (seed 004): webhooks scoped to a workspace and their test runs
+//! ([`WorkspaceSender`]), signed with UP42's recipe through [`up42::sign`],
+//! the code the verifier checks against. What UP42 publishes and what the
+//! mock assumes is set out on [`WorkspaceSender`].
 
 mod report;
 mod time;
@@ -15,7 +17,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body::Body;
-use serde_json::json;
 use tower_service::Service;
 
 pub use report::{TestResult, TestRun};
@@ -23,13 +24,12 @@ pub use webhook::{
     NewWorkspaceWebhook, WorkspaceError, WorkspaceEvent, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };
 
-use super::delivery::sign;
 use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
 use super::subscriptions::CallbackRule;
 use super::target::{self, MockBody, Transport, WireRequest, invalid_request};
-use crate::{Action, Clock, Entity, SystemClock, names};
-use time::rfc3339_micros;
-use webhook::{checked_name, checked_url};
+use crate::digest::content_digest;
+use crate::{Action, Clock, Entity, SystemClock, up42};
+use webhook::{Secret, checked_name, checked_url};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -40,6 +40,7 @@ pub struct WorkspaceSenderBuilder {
     timeout: Duration,
     events: Vec<WorkspaceEvent>,
     journal_limit: Option<usize>,
+    signed_headers: Vec<String>,
 }
 
 impl fmt::Debug for WorkspaceSenderBuilder {
@@ -50,12 +51,19 @@ impl fmt::Debug for WorkspaceSenderBuilder {
             .field("timeout", &self.timeout)
             .field("events", &self.events)
             .field("journal_limit", &self.journal_limit)
+            .field("signed_headers", &self.signed_headers)
             .finish()
     }
 }
 
 impl WorkspaceSenderBuilder {
-    /// Where "now" comes from for `X-Webhook-Timestamp`, `startedAt` and the
+    /// The headers a delivery lists in `up42-sig=(...)` unless told
+    /// otherwise. UP42 does not publish its list; this one is the mock's
+    /// assumption, chosen so the signature binds the body (RFC 9530
+    /// `Content-Digest`) as [`Up42`](crate::up42::Up42) requires.
+    pub const DEFAULT_SIGNED_HEADERS: [&'static str; 2] = ["content-type", "content-digest"];
+
+    /// Where "now" comes from for `created`, `startedAt` and the
     /// webhooks' dates (default: the system clock). Give the receiver's
     /// [`Verifier`](crate::Verifier) a clone of the same
     /// [`ManualClock`](crate::ManualClock) to test in virtual time.
@@ -105,6 +113,27 @@ impl WorkspaceSenderBuilder {
         self
     }
 
+    /// The headers a signed delivery lists in `up42-sig=(...)`, in signing
+    /// order (default [`DEFAULT_SIGNED_HEADERS`](Self::DEFAULT_SIGNED_HEADERS)).
+    /// Each must be one the delivery carries: `content-type`,
+    /// `content-digest` (sent only when listed), `host` or `content-length`;
+    /// a test of a webhook with a secret fails, nothing sent, when one is not.
+    /// Leaving out `content-digest` makes deliveries whose body nothing
+    /// signs, which [`Up42`](crate::up42::Up42) refuses unless told
+    /// [`danger_accept_unsigned_body`](crate::up42::Up42::danger_accept_unsigned_body).
+    #[must_use]
+    pub fn signed_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.signed_headers = names
+            .into_iter()
+            .map(|n| n.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
     /// Keeps only the `limit` most recent test deliveries in the
     /// [`journal`](WorkspaceSender::journal), dropping the oldest (default:
     /// keeps everything).
@@ -132,6 +161,7 @@ impl WorkspaceSenderBuilder {
                 next_webhook: AtomicU64::new(0),
                 next_delivery: AtomicU64::new(0),
                 journal: Journal::with_limit(self.journal_limit),
+                signed_headers: self.signed_headers,
             }),
         }
     }
@@ -147,32 +177,67 @@ struct Shared {
     next_webhook: AtomicU64,
     next_delivery: AtomicU64,
     journal: Journal,
+    /// Lowercase names, in signing order.
+    signed_headers: Vec<String>,
 }
 
-/// The seed-004 vendor, emulated: webhooks scoped to a workspace, each with `events`,
-/// `name`, `url`, an optional `secret` and `active`, and a "Test a webhook"
-/// call that sends every subscribed event (or one) and reports
+/// UP42 (seed 004), emulated: webhooks scoped to a workspace, each with
+/// `events`, `name`, `url`, an optional `secret` and `active`, and a "Test a
+/// webhook" call that sends every subscribed event (or one) and reports
 /// `{"data": {"startedAt", "testsRun", "testsSucceeded", "testsFailed", "tests"}, "error": null}`.
 ///
-/// What the vendor leaves unsaid, the mock decides (and `webhook-guard serve`
-/// follows):
-/// - **Signing.** The vendor says a secret "is used to generate webhook
-///   signatures", not how. The mock signs with this crate's recipe keyed by
-///   the webhook's secret: event `order.status` goes out with
-///   `X-Webhook-Entity: order`, `X-Webhook-Action: status`,
-///   `X-Webhook-Timestamp` and `X-Webhook-Signature`, so a
-///   [`Verifier`](crate::Verifier) holding the secret verifies it unchanged.
-///   Without a secret the delivery is unsigned: no signature header.
+/// **What UP42 publishes, and the mock does:**
+/// - The API (docs.up42.com "Create webhooks" and "Manage webhooks"; the
+///   Python SDK, github up42/up42-py `up42/webhooks.py`): events from `GET
+///   /webhooks/events` (`job.status`, `order.status`); `POST
+///   /workspaces/{id}/webhooks` with `{events, name, url, secret?, active?}`,
+///   `active` false unless given; GET answers the secret in clear (`""` when
+///   none); "Update a webhook" is `PUT` (the SDK sends `POST`) with the
+///   whole webhook; DELETE answers no body; the test call is `POST
+///   .../webhooks/{id}/tests`. `webhook-guard serve` answers those paths.
+/// - The signature (UP42's receiver sample, github up42/up42-webhooks
+///   `snippets/validate_webhook.py`; there is no spec page), made with
+///   [`up42::sign`], the code [`Up42`](crate::up42::Up42) verifies with:
+///   `Signature-Input: up42-sig=("<name>" ...);created=<unix seconds>` and
+///   `Signature: up42-sig=<base64 HMAC-SHA256>`, keyed by the secret's UTF-8
+///   bytes, over the listed headers' values joined with no separator.
+/// - No secret, no signature: "If no secret is added, there will be no
+///   signature header" (docs.up42.com, "Create webhooks in the console").
+/// - The body is `{"event":"order.status","body":{"status":"FULFILLED",...}}`
+///   as the sample reads it, one [`WorkspaceEvent`] sample per test.
+///
+/// **What UP42 does not publish, and the mock assumes** (`webhook-guard
+/// serve` the same):
+/// - **Which headers are signed.** By default the list is `("content-type"
+///   "content-digest")` ([`WorkspaceSenderBuilder::DEFAULT_SIGNED_HEADERS`]),
+///   with `Content-Digest: sha-256=:<base64>:` (RFC 9530) of the body, so
+///   the signature binds the body; change it with
+///   [`signed_headers`](WorkspaceSenderBuilder::signed_headers). A delivery
+///   goes out as (title case on the wire, UP42's case being unknown):
+///
+///   ```text
+///   POST /hooks HTTP/1.1
+///   Host: receiver.test
+///   Content-Type: application/json
+///   Content-Digest: sha-256=:<base64 of SHA-256(body)>:
+///   Signature-Input: up42-sig=("content-type" "content-digest");created=1645197138
+///   Signature: up42-sig=<base64>
+///   Content-Length: 82
+///   ```
+///
+///   Without a secret: `Host`, `Content-Type`, `Content-Length` only.
+/// - **`body` beyond `status`** (`orderId`, `jobId`) and the test events'
+///   statuses (`FULFILLED`, `SUCCEEDED`).
 /// - **Success** is any 2xx answer within the attempt timeout; one attempt
 ///   per event, no retry.
+/// - **The shape of each `tests` entry** ([`TestResult::to_json`]), the
+///   test call's optional body (`{"event": "order.status"}`), and the error
+///   envelope `{"data": null, "error": {"code", "message"}}`.
 /// - **`startedAt`** is RFC 3339 UTC with microseconds from the sender's
 ///   clock, which counts whole seconds: `.000000` always, exact under a
 ///   virtual clock.
 /// - **Inactive webhooks cannot be tested** (400 `webhook_inactive`): a test
-///   delivers for real, and an inactive webhook must deliver nothing. New
-///   webhooks are inactive unless created with `"active": true`.
-/// - **Secrets are write-only**: a webhook's JSON says `hasSecret`, never the
-///   secret.
+///   delivers for real, and an inactive webhook must deliver nothing.
 /// - **URLs** must be absolute `http://` or `https://`. Over real HTTP the
 ///   mock speaks plain HTTP only: testing an `https://` webhook counts as a
 ///   failed test with nothing sent (in-process, any absolute URL reaches the
@@ -184,10 +249,14 @@ struct Shared {
 /// use axum::{Router, routing::post};
 /// use webhook_guard::mock::{NewWorkspaceWebhook, WorkspaceSender};
 /// use webhook_guard::tower::VerifyWebhookLayer;
+/// use webhook_guard::up42::Up42;
 /// use webhook_guard::{KeySet, ManualClock, Verifier};
 ///
 /// let clock = ManualClock::new(1_645_197_138);
-/// let verifier = Verifier::builder(KeySet::single("QWZTFnMEXhqZKNmu")).clock(clock.clone()).build();
+/// let verifier = Verifier::builder(KeySet::single("QWZTFnMEXhqZKNmu"))
+///     .scheme(Up42::new())
+///     .clock(clock.clone())
+///     .build();
 /// let receiver = Router::new()
 ///     .route("/hooks", post(|| async { "ok" }))
 ///     .layer(VerifyWebhookLayer::new(verifier));
@@ -203,6 +272,11 @@ struct Shared {
 /// let run = vendor.test("ws-1", hook.id(), None).await?;
 /// assert_eq!((run.tests_run(), run.tests_succeeded()), (1, 1));
 /// assert_eq!(run.to_json()["data"]["startedAt"], "2022-02-18T15:12:18.000000Z");
+/// let sent = run.tests()[0].request();
+/// assert_eq!(
+///     sent.header("Signature-Input"),
+///     Some(r#"up42-sig=("content-type" "content-digest");created=1645197138"#)
+/// );
 /// # Ok(()) }
 /// # #[cfg(feature = "axum")]
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
@@ -237,6 +311,9 @@ impl WorkspaceSender {
             timeout: Duration::from_secs(10),
             events: WorkspaceEvent::defaults(),
             journal_limit: None,
+            signed_headers: WorkspaceSenderBuilder::DEFAULT_SIGNED_HEADERS
+                .map(str::to_owned)
+                .to_vec(),
         }
     }
 
@@ -292,7 +369,7 @@ impl WorkspaceSender {
         let name = checked_name(&new.name)?;
         let url = checked_url(&new.url)?;
         let events = self.checked_events(&new.events)?;
-        let secret = new.signing_key()?;
+        let secret = new.take_secret();
         let n = self.shared.next_webhook.fetch_add(1, Ordering::Relaxed) + 1;
         let now = self.shared.clock.now();
         let webhook = WorkspaceWebhook {
@@ -328,8 +405,9 @@ impl WorkspaceSender {
             .ok_or_else(|| unknown(workspace, id))
     }
 
-    /// "Update a webhook" (`PATCH`): changes what `update` names, checked as
-    /// on create; nothing changes when any of it is refused.
+    /// Changes what `update` names, checked as on create; nothing changes
+    /// when any of it is refused. A convenience for tests, not a UP42 call:
+    /// UP42's "Update a webhook" is [`replace`](Self::replace).
     pub fn update(
         &self,
         workspace: &str,
@@ -343,7 +421,7 @@ impl WorkspaceSender {
             .as_deref()
             .map(|e| self.checked_events(e))
             .transpose()?;
-        let secret = update.signing_key()?;
+        let secret = update.secret_change();
         let now = self.shared.clock.now();
         let mut webhooks = self.webhooks();
         let webhook = webhooks
@@ -369,8 +447,10 @@ impl WorkspaceSender {
         Ok(webhook.clone())
     }
 
-    /// A full update (`PUT`): the webhook becomes `new` (a secret or
-    /// `active` left out are dropped), keeping its id and creation date.
+    /// "Update a webhook" (`PUT`, or `POST` as UP42's Python SDK sends it):
+    /// the webhook becomes `new`, keeping its id and creation date. A secret
+    /// left out is dropped and `active` left out is false, as in a new
+    /// webhook; UP42's SDK always sends both.
     pub fn replace(
         &self,
         workspace: &str,
@@ -437,18 +517,8 @@ impl WorkspaceSender {
     async fn send_test(&self, webhook: &WorkspaceWebhook, event: &WorkspaceEvent) -> TestResult {
         let shared = &*self.shared;
         let now = shared.clock.now();
-        let body = Bytes::from(
-            json!({
-                "event": event.name(),
-                "test": true,
-                "workspaceId": webhook.workspace,
-                "webhookId": webhook.id,
-                "createdAt": rfc3339_micros(now),
-                "data": event.sample_data(),
-            })
-            .to_string(),
-        );
-        let sent = prepare(&shared.transport, webhook, event, &body, now);
+        let body = Bytes::from(event.delivery_body());
+        let sent = prepare(shared, webhook, &body, now);
         let (request, result, latency) = match sent {
             Ok((uri, wire, signed)) => {
                 shared
@@ -504,39 +574,71 @@ impl WorkspaceSender {
 }
 
 /// The request of one test: the webhook's URL checked for the transport,
-/// the vendor's headers, signed with the webhook's secret when it has one.
+/// `Host` and `Content-Type`, then, when the webhook has a secret, UP42's
+/// `Signature-Input` and `Signature` over the sender's signed headers (with
+/// `Content-Digest` when it lists it). The signed string is the listed
+/// values joined, as [`up42::sign`] MACs them.
 fn prepare(
-    transport: &Transport,
+    shared: &Shared,
     webhook: &WorkspaceWebhook,
-    event: &WorkspaceEvent,
     body: &Bytes,
     now: i64,
 ) -> Result<(Uri, WireRequest, Bytes), TransportFailure> {
-    let rule = match transport {
+    let rule = match shared.transport {
         Transport::Http => CallbackRule::AbsoluteHttp,
         Transport::Service(_) => CallbackRule::AnyOrPath,
     };
     let uri = rule
         .parse(&webhook.url)
         .map_err(|reason| invalid_request(format!("{}: {reason}", webhook.url)))?;
-    let mut headers = Vec::with_capacity(7);
+    let mut headers = Vec::with_capacity(6);
     if let Some(authority) = uri.authority() {
         headers.push(("Host".to_owned(), authority.as_str().to_owned()));
     }
     headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-    headers.push((names::ENTITY.to_owned(), event.entity().to_owned()));
-    headers.push((names::ACTION.to_owned(), event.action().to_owned()));
-    headers.push((names::TIMESTAMP.to_owned(), now.to_string()));
     let signed_string = match &webhook.secret {
         None => Bytes::new(),
-        Some(key) => {
-            let (signature, signed_string) = sign(&headers, key.clone(), body)?;
-            headers.push((names::SIGNATURE.to_owned(), signature));
-            signed_string
-        }
+        Some(secret) => sign(&mut headers, &shared.signed_headers, secret, body, now)?,
     };
     let wire = WireRequest::new(&uri, headers, body.clone(), None, false);
     Ok((uri, wire, signed_string))
+}
+
+/// Adds `Content-Digest` (when `covered` lists it), `Signature-Input` and
+/// `Signature` to `headers`, and returns the signed string. A listed name
+/// the delivery does not carry is a request the mock refuses to build.
+fn sign(
+    headers: &mut Vec<(String, String)>,
+    covered: &[String],
+    secret: &Secret,
+    body: &[u8],
+    created: i64,
+) -> Result<Bytes, TransportFailure> {
+    if covered.iter().any(|n| n == "content-digest") {
+        headers.push(("Content-Digest".to_owned(), content_digest(body)));
+    }
+    // Content-Length is written after signing (by `WireRequest::new`), from the body.
+    let length = body.len().to_string();
+    let mut values: Vec<(&str, &str)> = Vec::with_capacity(covered.len());
+    for name in covered {
+        let value = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .or_else(|| (name == "content-length").then_some(length.as_str()))
+            .ok_or_else(|| {
+                invalid_request(format!(
+                    "the signed headers list {name:?}, which the delivery does not carry \
+                     (it can list content-type, content-digest, host, content-length)"
+                ))
+            })?;
+        values.push((name, value));
+    }
+    let signed_string = Bytes::from(values.iter().map(|(_, v)| *v).collect::<String>());
+    let (input, signature) = up42::sign(&secret.key(), &values, created);
+    headers.push(("Signature-Input".to_owned(), input));
+    headers.push(("Signature".to_owned(), signature));
+    Ok(signed_string)
 }
 
 fn checked_workspace(workspace: &str) -> Result<String, WorkspaceError> {

@@ -1,6 +1,5 @@
-//! The seed-004 vendor's webhook resource: what a webhook holds, the bodies
-//! that create and update one, the event catalogue, and the errors the API
-//! answers with.
+//! UP42's webhook resource: what a webhook holds, the bodies that create and
+//! replace one, the event catalogue, and the errors the API answers with.
 
 use std::fmt;
 
@@ -10,12 +9,12 @@ use serde_json::{Map, Value, json};
 use super::time::rfc3339_micros;
 use crate::SigningKey;
 
-/// An event webhooks can subscribe to ("Get webhook events"), such as
-/// `order.status`.
+/// An event webhooks can subscribe to ("Get webhook events", `GET
+/// /webhooks/events`), such as `order.status`.
 ///
-/// The name is `entity.action`; a test delivery of it carries
-/// `X-Webhook-Entity: entity` and `X-Webhook-Action: action`, so a receiver
-/// built on this crate reads it as it reads any other delivery.
+/// The name is `entity.action`; the two parts name the delivery in the
+/// [`Journal`](crate::mock::Journal) (`order/status`). A test delivery of it
+/// is `{"event": "<name>", "body": <sample>}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkspaceEvent {
     entity: String,
@@ -42,15 +41,26 @@ impl WorkspaceEvent {
         self
     }
 
-    /// The `data` a test delivery of this event carries.
+    /// The `body` a test delivery of this event carries.
     #[must_use]
     pub fn sample(mut self, sample: Value) -> Self {
         self.sample = sample;
         self
     }
 
-    /// `order.status`: the one event the vendor documents (an order's status
-    /// changed to `FULFILLED` or `FAILED_PERMANENTLY`).
+    /// `job.status`: a job changed status. UP42's receiver sample
+    /// (github up42/up42-webhooks) reads `body.status` as one of `SUCCEEDED`,
+    /// `FAILED`, `CANCELLED`, `ERROR`; the test sample says `SUCCEEDED`. The
+    /// other fields of the sample are the mock's (UP42 publishes none).
+    pub fn job_status() -> Self {
+        Self::new("job", "status")
+            .description("The status of a job changed.")
+            .sample(json!({"jobId": "TEST-JOB-0001", "status": "SUCCEEDED"}))
+    }
+
+    /// `order.status`: an order's status changed to `FULFILLED` or
+    /// `FAILED_PERMANENTLY` (UP42's "Create webhooks" page); the test sample
+    /// says `FULFILLED`. Its `orderId` is the mock's.
     pub fn order_status() -> Self {
         Self::new("order", "status")
             .description("The status of an order changed to FULFILLED or FAILED_PERMANENTLY.")
@@ -58,10 +68,10 @@ impl WorkspaceEvent {
     }
 
     /// The events a [`WorkspaceSender`](super::WorkspaceSender) offers unless
-    /// told otherwise: [`order_status`](Self::order_status) alone, as the
-    /// vendor's documentation lists no other.
+    /// told otherwise: [`job_status`](Self::job_status) and
+    /// [`order_status`](Self::order_status), the two UP42 lists.
     pub fn defaults() -> Vec<Self> {
-        vec![Self::order_status()]
+        vec![Self::job_status(), Self::order_status()]
     }
 
     /// `entity.action`, the name webhooks subscribe with.
@@ -69,17 +79,17 @@ impl WorkspaceEvent {
         format!("{}.{}", self.entity, self.action)
     }
 
-    /// The part before the dot, sent as `X-Webhook-Entity`.
+    /// The part before the dot (the journal's entity).
     pub fn entity(&self) -> &str {
         &self.entity
     }
 
-    /// The part after the dot, sent as `X-Webhook-Action`.
+    /// The part after the dot (the journal's action).
     pub fn action(&self) -> &str {
         &self.action
     }
 
-    /// The sample `data` of a test delivery.
+    /// The sample `body` of a test delivery.
     pub fn sample_data(&self) -> &Value {
         &self.sample
     }
@@ -88,11 +98,34 @@ impl WorkspaceEvent {
     pub fn to_json(&self) -> Value {
         json!({"name": self.name(), "description": self.description})
     }
+
+    /// The body of a delivery of this event, `{"event":"<name>","body":<sample>}`,
+    /// in that key order (as UP42's sample reads it: `event`, then `body.status`).
+    pub(super) fn delivery_body(&self) -> String {
+        format!(
+            "{{\"event\":{},\"body\":{}}}",
+            Value::String(self.name()),
+            self.sample
+        )
+    }
 }
 
-/// A secret held only to sign with; `Debug` never shows it.
+/// A webhook's secret, never empty; `Debug` never shows it.
 #[derive(Clone)]
-struct Secret(String);
+pub(super) struct Secret(String);
+
+impl Secret {
+    /// `secret`, or none when it is empty: UP42's GET answers `""` for a
+    /// webhook without a secret, so a body read back must mean "none".
+    fn new(secret: String) -> Option<Self> {
+        (!secret.is_empty()).then_some(Self(secret))
+    }
+
+    /// The key deliveries are signed with: the secret's UTF-8 bytes.
+    pub(super) fn key(&self) -> SigningKey {
+        SigningKey::new("webhook secret", self.0.as_bytes())
+    }
+}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,8 +135,9 @@ impl fmt::Debug for Secret {
 
 /// A webhook of one workspace.
 ///
-/// Its JSON ([`to_json`](Self::to_json)) never includes the secret, only
-/// whether there is one (`hasSecret`): the mock does not echo credentials.
+/// Its JSON ([`to_json`](Self::to_json)) carries the secret in clear, `""`
+/// when there is none, as UP42's GET does (docs.up42.com, "Manage webhooks");
+/// its `Debug` never shows it.
 #[derive(Clone, Debug)]
 pub struct WorkspaceWebhook {
     pub(super) id: String,
@@ -111,7 +145,7 @@ pub struct WorkspaceWebhook {
     pub(super) name: String,
     pub(super) url: String,
     pub(super) events: Vec<String>,
-    pub(super) secret: Option<SigningKey>,
+    pub(super) secret: Option<Secret>,
     pub(super) active: bool,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
@@ -148,6 +182,11 @@ impl WorkspaceWebhook {
         self.secret.is_some()
     }
 
+    /// The secret, in clear, as the API echoes it.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_ref().map(|s| s.0.as_str())
+    }
+
     /// Whether it receives events (and may be tested).
     pub fn is_active(&self) -> bool {
         self.active
@@ -163,7 +202,9 @@ impl WorkspaceWebhook {
         self.updated_at
     }
 
-    /// The API's representation (the `data` of Get a webhook).
+    /// The API's representation (the `data` of Get a webhook). `id`,
+    /// `name`, `url`, `events`, `secret`, `active`, `createdAt` and
+    /// `updatedAt` are the fields UP42 documents; `workspaceId` is the mock's.
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -172,14 +213,15 @@ impl WorkspaceWebhook {
             "url": self.url,
             "events": self.events,
             "active": self.active,
-            "hasSecret": self.has_secret(),
+            "secret": self.secret().unwrap_or(""),
             "createdAt": rfc3339_micros(self.created_at),
             "updatedAt": rfc3339_micros(self.updated_at),
         })
     }
 }
 
-/// The body of "Create a webhook" (and of a full update, `PUT`).
+/// The body of "Create a webhook" (and of "Update a webhook", which
+/// replaces the whole webhook).
 ///
 /// ```
 /// use webhook_guard::mock::NewWorkspaceWebhook;
@@ -201,7 +243,7 @@ pub struct NewWorkspaceWebhook {
 
 /// Fields a client may send back unchanged from a webhook it read: ignored
 /// rather than refused, so a `GET` body can be edited and `PUT` back.
-const READ_ONLY: [&str; 5] = ["id", "workspaceId", "hasSecret", "createdAt", "updatedAt"];
+const READ_ONLY: [&str; 4] = ["id", "workspaceId", "createdAt", "updatedAt"];
 
 impl NewWorkspaceWebhook {
     /// A webhook named `name` delivering to `url`, with no events yet (add
@@ -228,10 +270,10 @@ impl NewWorkspaceWebhook {
         self
     }
 
-    /// The secret deliveries are signed with (not empty).
+    /// The secret deliveries are signed with; `""` means none.
     #[must_use]
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secret = Some(Secret(secret.into()));
+        self.secret = Secret::new(secret.into());
         self
     }
 
@@ -244,7 +286,8 @@ impl NewWorkspaceWebhook {
 
     /// Reads the vendor's request body:
     /// `{"events": [...], "name": "...", "url": "...", "secret": "...", "active": true}`
-    /// (`secret` and `active` optional; `secret: null` means none).
+    /// (`secret` and `active` optional; `secret` `null` or `""` means none,
+    /// as UP42's SDK sends `null` and its GET answers `""`).
     pub fn from_json(body: &Value) -> Result<Self, WorkspaceError> {
         let fields = object(body)?;
         check_fields(fields, &["events", "name", "url", "secret", "active"])?;
@@ -266,9 +309,9 @@ impl NewWorkspaceWebhook {
         Ok(new)
     }
 
-    /// The secret, checked: `Ok(None)` when there is none.
-    pub(super) fn signing_key(&self) -> Result<Option<SigningKey>, WorkspaceError> {
-        self.secret.as_ref().map(|s| secret_key(&s.0)).transpose()
+    /// The secret, if any.
+    pub(super) fn take_secret(&self) -> Option<Secret> {
+        self.secret.clone()
     }
 
     /// The update that makes a webhook this one (`PUT`).
@@ -283,7 +326,9 @@ impl NewWorkspaceWebhook {
     }
 }
 
-/// The body of "Update a webhook" (`PATCH`): only what it names changes.
+/// A partial change, for tests written in Rust: only what it names changes.
+/// UP42's own "Update a webhook" replaces the whole webhook
+/// ([`WorkspaceSender::replace`](super::WorkspaceSender::replace)).
 ///
 /// ```
 /// use webhook_guard::mock::WorkspaceWebhookUpdate;
@@ -331,10 +376,10 @@ impl WorkspaceWebhookUpdate {
         self
     }
 
-    /// A new secret.
+    /// A new secret (`""` removes it).
     #[must_use]
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secret = Some(Some(Secret(secret.into())));
+        self.secret = Some(Secret::new(secret.into()));
         self
     }
 
@@ -353,7 +398,7 @@ impl WorkspaceWebhookUpdate {
     }
 
     /// Reads a partial body: any of `events`, `name`, `url`, `secret`
-    /// (`null` removes it), `active`.
+    /// (`null` or `""` removes it), `active`.
     pub fn from_json(body: &Value) -> Result<Self, WorkspaceError> {
         let fields = object(body)?;
         check_fields(fields, &["events", "name", "url", "secret", "active"])?;
@@ -374,12 +419,9 @@ impl WorkspaceWebhookUpdate {
         Ok(update)
     }
 
-    /// The secret change, checked: `None` leaves it, `Some(None)` removes it.
-    pub(super) fn signing_key(&self) -> Result<Option<Option<SigningKey>>, WorkspaceError> {
-        self.secret
-            .as_ref()
-            .map(|s| s.as_ref().map(|s| secret_key(&s.0)).transpose())
-            .transpose()
+    /// The secret change: `None` leaves it, `Some(None)` removes it.
+    pub(super) fn secret_change(&self) -> Option<Option<Secret>> {
+        self.secret.clone()
     }
 }
 
@@ -431,23 +473,13 @@ fn string_list(value: &Value, field: &str) -> Result<Vec<String>, WorkspaceError
     items.iter().map(|item| string(item, field)).collect()
 }
 
-/// `secret`: absent (`None`), `null` (`Some(None)`), or a string.
+/// `secret`: absent (`None`), `null` or `""` (`Some(None)`), or a string.
 fn optional_secret(fields: &Map<String, Value>) -> Result<Option<Option<Secret>>, WorkspaceError> {
     match fields.get("secret") {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
-        Some(value) => Ok(Some(Some(Secret(string(value, "secret")?)))),
+        Some(value) => Ok(Some(Secret::new(string(value, "secret")?))),
     }
-}
-
-fn secret_key(secret: &str) -> Result<SigningKey, WorkspaceError> {
-    if secret.is_empty() {
-        return Err(invalid(
-            "secret",
-            "must not be empty (leave it out, or send null, for unsigned deliveries)",
-        ));
-    }
-    Ok(SigningKey::new("webhook secret", secret))
 }
 
 /// A name, trimmed and not empty.
@@ -616,7 +648,7 @@ mod tests {
         let new = NewWorkspaceWebhook::from_json(&body).unwrap();
         assert_eq!(new.events, ["order.status"]);
         assert!(new.active);
-        assert!(new.signing_key().unwrap().is_some());
+        assert!(new.take_secret().is_some());
         assert!(!format!("{new:?}").contains("QWZTFnMEXhqZKNmu"));
     }
 
@@ -643,9 +675,18 @@ mod tests {
         );
         let removed =
             WorkspaceWebhookUpdate::from_json(&json!({"secret": null, "id": "ignored"})).unwrap();
-        assert!(matches!(removed.signing_key(), Ok(Some(None))));
-        let empty = WorkspaceWebhookUpdate::new().secret("");
-        assert_eq!(empty.signing_key().unwrap_err().code(), "invalid_field");
+        assert!(matches!(removed.secret_change(), Some(None)));
+        // GET echoes "" for no secret, so "" read back removes it too.
+        let empty = WorkspaceWebhookUpdate::from_json(&json!({"secret": ""})).unwrap();
+        assert!(matches!(empty.secret_change(), Some(None)));
+        assert!(
+            NewWorkspaceWebhook::new("n", "http://x/")
+                .secret("")
+                .take_secret()
+                .is_none()
+        );
+        let kept = WorkspaceWebhookUpdate::from_json(&json!({"name": "m"})).unwrap();
+        assert!(kept.secret_change().is_none());
     }
 
     #[test]

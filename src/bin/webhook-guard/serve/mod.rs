@@ -8,7 +8,7 @@
 //!   `emulator/event.json`, `emulator/store_unreachable.json`,
 //!   `emulator/store_reachable.json`), [`api2cart`];
 //! - `/api/v1/...`: AmeriCommerce (`webhooks`, `emulator/events`), [`americommerce`];
-//! - `/v1/workspaces/...`: the seed-004 vendor (webhooks and test runs), [`workspace`];
+//! - `/webhooks/events`, `/workspaces/...`: UP42, seed 004 (webhooks and test runs), [`workspace`];
 //! - `/emulator/clock`: the virtual clock, when started with `--virtual-clock`.
 
 mod americommerce;
@@ -34,7 +34,7 @@ use crate::{CliError, EXIT_OK, Outcome};
 /// API2Cart under /v1.0 (webhook.create.json, webhook.list.json, ...,
 /// account.failed_webhooks.json; POST /v1.0/emulator/event.json plays a
 /// store event), AmeriCommerce under /api/v1 (webhooks; POST
-/// /api/v1/emulator/events), the seed-004 vendor under /v1/workspaces
+/// /api/v1/emulator/events), UP42 at /webhooks/events and /workspaces
 /// (webhooks and their test runs). Every delivery attempt is logged on
 /// stdout, one line each. Runs until interrupted (Ctrl-C).
 #[derive(Debug, Args)]

@@ -1,14 +1,18 @@
-//! The seed-004 vendor under `/v1/workspaces/{workspace}`: its webhook API
-//! and "Test a webhook", played by a [`WorkspaceSender`] that delivers over
-//! real HTTP. Every answer uses the vendor's envelope,
-//! `{"data": ..., "error": null}` or `{"data": null, "error": {"code", "message"}}`.
+//! UP42 (seed 004) at UP42's own paths: its webhook API and "Test a
+//! webhook", played by a [`WorkspaceSender`] that delivers over real HTTP.
+//! Every answer uses the envelope `{"data": ..., "error": null}` or
+//! `{"data": null, "error": {"code", "message"}}`.
 //!
-//! - `GET  .../webhook-events`: the event catalogue (`data[].name`);
-//! - `GET  .../webhooks`, `POST .../webhooks` (201);
-//! - `GET | PATCH | PUT | DELETE .../webhooks/{id}` (`DELETE`: 204, no body);
-//! - `POST .../webhooks/{id}/test`: body empty, `{}` or `{"event": "order.status"}`.
+//! - `GET  /webhooks/events`: the event catalogue (`data[].name`);
+//! - `GET  /workspaces/{workspace}/webhooks`, `POST` the same (201);
+//! - `GET | PUT | POST | DELETE /workspaces/{workspace}/webhooks/{id}`: `PUT`
+//!   replaces the webhook, and so does `POST`, as UP42's Python SDK sends
+//!   its updates; `DELETE` answers 204 with no body;
+//! - `POST /workspaces/{workspace}/webhooks/{id}/tests`: body empty, `{}` or
+//!   `{"event": "order.status"}`.
 //!
-//! Deliveries are signed with each webhook's secret, not `--store-key`.
+//! Deliveries are signed as UP42 signs (`Signature-Input`, `Signature`) with
+//! each webhook's secret, not `--store-key`; see [`WorkspaceSender`].
 
 use std::sync::Arc;
 
@@ -19,9 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use webhook_guard::mock::{
-    NewWorkspaceWebhook, WorkspaceError, WorkspaceSender, WorkspaceWebhookUpdate,
-};
+use webhook_guard::mock::{NewWorkspaceWebhook, WorkspaceError, WorkspaceSender};
 
 use super::{Context, log_attempt};
 use crate::CliError;
@@ -38,16 +40,13 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .journal_limit(context.journal_limit)
         .build();
     Ok(Router::new()
-        .route("/v1/workspaces/{workspace}/webhook-events", get(events))
+        .route("/webhooks/events", get(events))
+        .route("/workspaces/{workspace}/webhooks", get(list).post(create))
         .route(
-            "/v1/workspaces/{workspace}/webhooks",
-            get(list).post(create),
+            "/workspaces/{workspace}/webhooks/{id}",
+            get(read).put(replace).post(replace).delete(delete),
         )
-        .route(
-            "/v1/workspaces/{workspace}/webhooks/{id}",
-            get(read).patch(update).put(replace).delete(delete),
-        )
-        .route("/v1/workspaces/{workspace}/webhooks/{id}/test", post(test))
+        .route("/workspaces/{workspace}/webhooks/{id}/tests", post(test))
         .with_state(sender))
 }
 
@@ -120,7 +119,7 @@ fn reply<T>(
     }
 }
 
-async fn events(State(sender): Sender, Path(_workspace): Path<String>) -> Response {
+async fn events(State(sender): Sender) -> Response {
     let events: Vec<Value> = sender.events().iter().map(|e| e.to_json()).collect();
     data(StatusCode::OK, Value::Array(events))
 }
@@ -143,20 +142,6 @@ async fn create(State(sender): Sender, Path(workspace): Path<String>, body: Byte
 
 async fn read(State(sender): Sender, Path((workspace, id)): Path<(String, String)>) -> Response {
     reply(sender.get(&workspace, &id), StatusCode::OK, |w| w.to_json())
-}
-
-async fn update(
-    State(sender): Sender,
-    Path((workspace, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    // The webhook is looked up first, so an unknown one is 404 whatever the body.
-    let updated = sender
-        .get(&workspace, &id)
-        .and_then(|_| required_body(&body))
-        .and_then(|body| WorkspaceWebhookUpdate::from_json(&body))
-        .and_then(|update| sender.update(&workspace, &id, update));
-    reply(updated, StatusCode::OK, |w| w.to_json())
 }
 
 async fn replace(
