@@ -76,7 +76,35 @@ impl Server {
         content_type: Option<&str>,
         body: &str,
     ) -> Answer {
-        exchange(self.addr, method, path_and_query, content_type, Some(body)).await
+        exchange(
+            self.addr,
+            method,
+            path_and_query,
+            content_type,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// [`request`](Self::request) with more header lines (`name`, `value`).
+    pub async fn request_with_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
+        let content_type = body.map(|_| "application/json");
+        exchange(
+            self.addr,
+            method,
+            path_and_query,
+            content_type,
+            headers,
+            body,
+        )
+        .await
     }
 }
 
@@ -109,20 +137,25 @@ pub async fn request(
     body: Option<&str>,
 ) -> Answer {
     let content_type = body.map(|_| "application/json");
-    exchange(addr, method, path_and_query, content_type, body).await
+    exchange(addr, method, path_and_query, content_type, &[], body).await
 }
 
-/// One request with a `Content-Type` if given and a `Content-Length` for
-/// any body (0 for a bodiless method other than GET and HEAD).
+/// One request with a `Content-Type` if given, `headers`, and a
+/// `Content-Length` for any body (0 for a bodiless method other than GET and
+/// HEAD).
 async fn exchange(
     addr: SocketAddr,
     method: &str,
     path_and_query: &str,
     content_type: Option<&str>,
+    headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
     let mut head =
         format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some(content_type) = content_type {
         head.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
