@@ -251,9 +251,11 @@ async fn the_webhooks_resource_validates_like_the_vendor() {
         let server = &server;
         async move {
             let answer = api(server, "POST", "/api/v1/webhooks", Some(&body.to_string())).await;
+            assert_eq!(answer.json()["status_code"], answer.status());
+            assert_eq!(answer.json()["message"], "Bad Request");
             (
                 answer.status(),
-                answer.json()["message"]
+                answer.json()["details"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),

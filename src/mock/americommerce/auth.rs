@@ -1,7 +1,7 @@
 //! The REST API's access token, as AmeriCommerce checks it: every request to
 //! `/api/v1/...` carries `X-AC-Auth-Token`; a missing or invalid one is
-//! answered 401 with the API's standard error body (`docs/common_usage.md` of
-//! `AmeriCommerce/rest-api`).
+//! answered 401 with the API's standard error body ([`error_body`]; both from
+//! `docs/common_usage.md` of `AmeriCommerce/rest-api`).
 
 use std::fmt;
 
@@ -11,6 +11,22 @@ use crate::{KeySet, SigningKey};
 
 /// The header AmeriCommerce's REST API reads the access token from.
 pub const AUTH_TOKEN_HEADER: &str = "X-AC-Auth-Token";
+
+/// The REST API's error body: `{"status_code": 401, "message":
+/// "Unauthorized", "details": "..."}`, the message being the status's
+/// reason phrase. The docs publish this structure, not the wording of
+/// `details`, which is the mock's own.
+pub fn error_body(status: u16, details: impl fmt::Display) -> Value {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    json!({
+        "status_code": status,
+        "message": reason,
+        "details": details.to_string(),
+    })
+}
 
 /// The token the emulated API accepts; compared in constant time, never shown.
 #[derive(Clone, Debug)]
@@ -59,17 +75,11 @@ impl Unauthorized {
         401
     }
 
-    /// The body, in the API's standard error structure: `status_code`,
-    /// `message` (the reason phrase) and `details`. The vendor publishes the
-    /// structure, not the wording of `details` for this case; the mock's
+    /// The body, in the API's error structure ([`error_body`]); `details`
     /// says which of the two causes the docs list it was, and never echoes
     /// the token.
     pub fn to_json(&self) -> Value {
-        json!({
-            "status_code": self.status(),
-            "message": "Unauthorized",
-            "details": self.to_string(),
-        })
+        error_body(self.status(), self)
     }
 }
 

@@ -87,7 +87,7 @@ mod dispatch;
 mod sender;
 mod webhooks;
 
-pub use auth::{AUTH_TOKEN_HEADER, Unauthorized};
+pub use auth::{AUTH_TOKEN_HEADER, Unauthorized, error_body};
 pub use dispatch::{Dispatch, DispatchError, Exchange, HookFailure, HookOutcome, HookResult};
 pub use sender::{AmeriCommerceSender, AmeriCommerceSenderBuilder};
 pub use webhooks::{

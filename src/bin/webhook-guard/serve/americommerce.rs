@@ -11,11 +11,12 @@
 //!
 //! `/api/v1/webhooks` takes the server's `--store-key` as its access token
 //! in `X-AC-Auth-Token`, as the vendor's REST API takes one; a request
-//! without it, or with another, is answered 401 with the API's error body
-//! (`{"status_code": 401, "message": "Unauthorized", "details": "..."}`).
-//! The emulator endpoint is the server's own and takes no token.
+//! without it, or with another, is answered 401. The emulator endpoint is
+//! the server's own and takes no token.
 //!
-//! Other errors answer 400 (404 for an unknown id) with `{"message": "..."}`.
+//! Errors answer 401, 400 or 404 (an unknown id) with the vendor's error
+//! structure, `{"status_code": 400, "message": "Bad Request", "details":
+//! "..."}`.
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ use serde_json::{Value, json};
 use webhook_guard::americommerce::EventType;
 use webhook_guard::mock::americommerce::{
     AUTH_TOKEN_HEADER, AmeriCommerceSender, Dispatch, NewWebhook, WebhookError, WebhookId,
-    WebhookUpdate,
+    WebhookUpdate, error_body,
 };
 
 use super::{Context, log_line};
@@ -79,7 +80,7 @@ async fn authenticated(State(sender): State<Sender>, request: Request, next: Nex
 }
 
 fn message(status: StatusCode, text: impl std::fmt::Display) -> Answer {
-    (status, Json(json!({"message": text.to_string()})))
+    (status, Json(error_body(status.as_u16(), text)))
 }
 
 fn refused(error: &WebhookError) -> Answer {
