@@ -1,5 +1,6 @@
-//! AmeriCommerce webhooks, as the receiver sees them: the 13 event types,
-//! which of them wait for a reply, and the 3-second deadline they wait.
+//! AmeriCommerce (Cart.com) webhooks, as the receiver sees them: the 30 event
+//! types, which of them wait for a reply, the 3-second deadline they wait,
+//! and the request and reply bodies ([`payload`]).
 //!
 //! AmeriCommerce POSTs each event to the subscribed URL and, for the event
 //! types that expect one, waits up to [`REPLY_DEADLINE`] for the reply, whose
@@ -7,18 +8,20 @@
 //! failed reply is handled by the subscription's failure type: ignored, an
 //! error shown to the shopper, or the event sent again to a fallback URL.
 //!
-//! Which events expect a reply: the vendor's event table says yes for every
+//! Which events expect a reply: the REST docs' event table says yes for every
 //! `Get*` and `Validate*` type and for `AuthorizingPayment` and
-//! `CapturingPayment` ([`EventType::expects_reply`]). Its settings page says
+//! `CapturingPayment` ([`EventType::expects_reply`]). The settings page says
 //! replies are cached only for `Get*` and `Validate*` types
 //! ([`EventType::caches_reply`]): a payment authorization is never answered
 //! from a cache.
 //!
-//! The vendor's documentation does not describe how deliveries are signed;
-//! the crate's mock (`mock::americommerce`, feature `mock`) signs them with the
-//! crate's own recipe and the store key, naming the event type in the signed
-//! [`EVENT_TYPE_HEADER`], so a [`Verifier`](crate::Verifier) and the layers
-//! verify them unchanged and [`event_type`] reads the type off the result.
+//! Deliveries are not signed: the vendor documents no signature, shared
+//! secret or authentication header, and no header naming the event type or
+//! the store. It POSTs to the URL exactly as registered, query string
+//! included, so authenticate the URL: register it with a long random token
+//! and check it with [`UrlToken`]. Since only one subscription may send an
+//! event type to a URL, a receiver tells event types apart by the URL (a
+//! route per type).
 //!
 //! With the `axum` or `actix` feature, [`ReplyBudget`] keeps a handler's reply
 //! inside the deadline: when it overruns, the sender is answered at once with
@@ -31,9 +34,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::VerifiedWebhook;
 use crate::event::vendor_enum;
 
+pub mod payload;
 #[cfg(any(feature = "axum", feature = "actix"))]
 mod reply;
 mod url_token;
@@ -47,9 +50,6 @@ pub use reply::{DEFAULT_REPLY_BUDGET, Reply, ReplyBudget};
 /// How long AmeriCommerce waits for the reply to an event that expects one.
 pub const REPLY_DEADLINE: Duration = Duration::from_secs(3);
 
-/// The signed header that names the event type (`X-Webhook-Event-Type: GetTax`).
-pub const EVENT_TYPE_HEADER: &str = "X-Webhook-Event-Type";
-
 vendor_enum! {
     /// An AmeriCommerce webhook event type, as the vendor spells it.
     EventType {
@@ -57,13 +57,29 @@ vendor_enum! {
         AuthorizingPayment => "AuthorizingPayment",
         /// A payment is being captured; expects a reply.
         CapturingPayment => "CapturingPayment",
+        /// A customer was created.
+        CustomerCreated => "CustomerCreated",
+        /// A customer's email address changed.
+        CustomerEmailUpdated => "CustomerEmailUpdated",
+        /// A customer's data changed.
+        CustomerUpdated => "CustomerUpdated",
+        /// A customer registered an account for the store.
+        CustomerRegistered => "CustomerRegistered",
+        /// The discounts of a cart; expects a reply.
+        GetDiscount => "GetDiscount",
         /// The price of one or more products; expects a reply.
         GetPrice => "GetPrice",
         /// The status of a product for display; expects a reply.
         GetProductStatus => "GetProductStatus",
         /// The tax of a cart; expects a reply.
         GetTax => "GetTax",
-        /// An order was marked Approved.
+        /// A new order of any status was created.
+        NewOrder => "NewOrder",
+        /// A new quote of any status was created.
+        NewQuote => "NewQuote",
+        /// A new order was created with a status other than canceled or declined.
+        NewValidOrder => "NewValidOrder",
+        /// An order's payment was approved.
         OrderApproved => "OrderApproved",
         /// An order was marked Canceled.
         OrderCanceled => "OrderCanceled",
@@ -71,33 +87,68 @@ vendor_enum! {
         OrderDeclined => "OrderDeclined",
         /// A new order was placed.
         OrderPlaced => "OrderPlaced",
+        /// An order was marked Shipped.
+        OrderShipped => "OrderShipped",
+        /// An order's status changed.
+        OrderStatusChanged => "OrderStatusChanged",
+        /// An order's data changed.
+        OrderUpdated => "OrderUpdated",
         /// A payment finished processing.
         PaymentProcessed => "PaymentProcessed",
+        /// A product was created.
+        ProductCreated => "ProductCreated",
         /// A product's status changed.
         ProductStatusChanged => "ProductStatusChanged",
+        /// A product's data changed.
+        ProductUpdated => "ProductUpdated",
+        /// A quote's status changed.
+        QuoteStatusChanged => "QuoteStatusChanged",
+        /// A quote's data changed.
+        QuoteUpdated => "QuoteUpdated",
         /// The cart is checked for errors; expects a reply.
         ValidateCart => "ValidateCart",
         /// The checkout page is checked for errors; expects a reply.
         ValidateCheckout => "ValidateCheckout",
+        /// Customer data being changed is checked for errors; expects a reply.
+        ValidateCustomer => "ValidateCustomer",
+        /// Product data being changed is checked for errors; expects a reply.
+        ValidateProduct => "ValidateProduct",
     }
 }
 
 impl EventType {
-    /// The 13 types the vendor documents, in its table's order.
-    pub const ALL: [Self; 13] = [
+    /// The 30 types the vendor's REST docs list, in their table's order.
+    pub const ALL: [Self; 30] = [
         Self::AuthorizingPayment,
         Self::CapturingPayment,
+        Self::CustomerCreated,
+        Self::CustomerEmailUpdated,
+        Self::CustomerUpdated,
+        Self::CustomerRegistered,
+        Self::GetDiscount,
         Self::GetPrice,
         Self::GetProductStatus,
         Self::GetTax,
+        Self::NewOrder,
+        Self::NewQuote,
+        Self::NewValidOrder,
         Self::OrderApproved,
         Self::OrderCanceled,
         Self::OrderDeclined,
         Self::OrderPlaced,
+        Self::OrderShipped,
+        Self::OrderStatusChanged,
+        Self::OrderUpdated,
         Self::PaymentProcessed,
+        Self::ProductCreated,
         Self::ProductStatusChanged,
+        Self::ProductUpdated,
+        Self::QuoteStatusChanged,
+        Self::QuoteUpdated,
         Self::ValidateCart,
         Self::ValidateCheckout,
+        Self::ValidateCustomer,
+        Self::ValidateProduct,
     ];
 
     /// True for the types the vendor waits on (up to [`REPLY_DEADLINE`]) and
@@ -115,13 +166,20 @@ impl EventType {
         name.starts_with("Get") || name.starts_with("Validate")
     }
 
-    /// False for product events (`GetPrice`, `GetProductStatus`,
-    /// `ProductStatusChanged`): products belong to no one store, so a
-    /// subscription gets them whatever its store id.
+    /// False for product events: the settings page says product events are
+    /// not store specific, so a subscription gets them whatever its store
+    /// id. The vendor gives no list; the crate counts the types about
+    /// products (`GetPrice`, `GetProductStatus`, `ProductCreated`,
+    /// `ProductStatusChanged`, `ProductUpdated`, `ValidateProduct`).
     pub fn is_store_specific(&self) -> bool {
         !matches!(
             self,
-            Self::GetPrice | Self::GetProductStatus | Self::ProductStatusChanged
+            Self::GetPrice
+                | Self::GetProductStatus
+                | Self::ProductCreated
+                | Self::ProductStatusChanged
+                | Self::ProductUpdated
+                | Self::ValidateProduct
         )
     }
 
@@ -131,43 +189,62 @@ impl EventType {
         self.expects_reply().then_some(REPLY_DEADLINE)
     }
 
-    /// True for one of the 13 documented types.
+    /// True for one of the 30 documented types.
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
 
-/// The event type of a verified AmeriCommerce delivery, from its signed
-/// [`EVENT_TYPE_HEADER`]; `None` when the delivery does not name one.
-///
-/// The header is covered by the signature, so a verified type cannot have
-/// been changed on the way.
-pub fn event_type(webhook: &VerifiedWebhook) -> Option<EventType> {
-    webhook
-        .headers()
-        .get(EVENT_TYPE_HEADER)
-        .map(EventType::parse)
-}
-
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::{KeySet, SignedHeaders, Signer, Verifier};
 
     #[test]
-    fn every_type_parses_back_to_itself() {
-        for event_type in EventType::ALL {
-            assert_eq!(EventType::parse(event_type.as_str()), event_type);
-            assert_eq!(event_type.to_string(), event_type.as_str());
-            assert!(event_type.is_known());
+    fn all_thirty_types_parse_back_to_their_variants() {
+        let names = [
+            "AuthorizingPayment",
+            "CapturingPayment",
+            "CustomerCreated",
+            "CustomerEmailUpdated",
+            "CustomerUpdated",
+            "CustomerRegistered",
+            "GetDiscount",
+            "GetPrice",
+            "GetProductStatus",
+            "GetTax",
+            "NewOrder",
+            "NewQuote",
+            "NewValidOrder",
+            "OrderApproved",
+            "OrderCanceled",
+            "OrderDeclined",
+            "OrderPlaced",
+            "OrderShipped",
+            "OrderStatusChanged",
+            "OrderUpdated",
+            "PaymentProcessed",
+            "ProductCreated",
+            "ProductStatusChanged",
+            "ProductUpdated",
+            "QuoteStatusChanged",
+            "QuoteUpdated",
+            "ValidateCart",
+            "ValidateCheckout",
+            "ValidateCustomer",
+            "ValidateProduct",
+        ];
+        for (name, event_type) in names.iter().zip(EventType::ALL) {
+            assert_eq!(EventType::parse(name), event_type);
+            assert_eq!(event_type.to_string(), *name);
+            assert!(event_type.is_known(), "{name}");
         }
+        assert_eq!(names.len(), EventType::ALL.len());
+        // Unknown names (and other spellings) are kept, never refused.
         assert_eq!(
             EventType::parse("gettax"),
             EventType::Other("gettax".into())
         );
-        assert!(!EventType::parse("OrderShipped").is_known());
+        assert!(!EventType::parse("OrderRefunded").is_known());
     }
 
     #[test]
@@ -182,11 +259,14 @@ mod tests {
             [
                 "AuthorizingPayment",
                 "CapturingPayment",
+                "GetDiscount",
                 "GetPrice",
                 "GetProductStatus",
                 "GetTax",
                 "ValidateCart",
-                "ValidateCheckout"
+                "ValidateCheckout",
+                "ValidateCustomer",
+                "ValidateProduct",
             ]
         );
         assert!(!EventType::AuthorizingPayment.caches_reply());
@@ -194,10 +274,15 @@ mod tests {
         assert!(EventType::GetTax.caches_reply() && EventType::ValidateCart.caches_reply());
         assert!(!EventType::OrderPlaced.caches_reply());
         assert_eq!(EventType::GetTax.reply_deadline(), Some(REPLY_DEADLINE));
+        assert_eq!(
+            EventType::ValidateProduct.reply_deadline(),
+            Some(REPLY_DEADLINE)
+        );
         assert_eq!(EventType::OrderPlaced.reply_deadline(), None);
+        assert_eq!(EventType::OrderShipped.reply_deadline(), None);
         // Unknown types follow the naming rule.
         assert!(EventType::parse("GetShipping").expects_reply());
-        assert!(!EventType::parse("OrderShipped").expects_reply());
+        assert!(!EventType::parse("OrderRefunded").expects_reply());
     }
 
     #[test]
@@ -209,29 +294,14 @@ mod tests {
             .collect();
         assert_eq!(
             any_store,
-            ["GetPrice", "GetProductStatus", "ProductStatusChanged"]
+            [
+                "GetPrice",
+                "GetProductStatus",
+                "ProductCreated",
+                "ProductStatusChanged",
+                "ProductUpdated",
+                "ValidateProduct",
+            ]
         );
-    }
-
-    #[test]
-    fn the_type_is_read_off_the_signed_headers() {
-        let body = br#"{"cart_id":1}"#;
-        let signed = SignedHeaders::from_pairs([
-            ("x-webhook-event-type", "GetTax"),
-            ("x-webhook-store-id", "7"),
-        ])
-        .unwrap();
-        let signature = Signer::new("k").sign(&signed, body);
-        let headers = crate::DeliveryHeaders::from_pairs([
-            ("x-webhook-event-type", "GetTax"),
-            ("x-webhook-store-id", "7"),
-            ("x-webhook-signature", signature.as_str()),
-        ])
-        .unwrap();
-        let verifier = Verifier::new(KeySet::single("k"));
-        let webhook =
-            futures_executor::block_on(verifier.verify(headers, Bytes::from_static(body))).unwrap();
-        assert_eq!(event_type(&webhook), Some(EventType::GetTax));
-        assert_eq!(webhook.store_id().unwrap().as_str(), "7");
     }
 }

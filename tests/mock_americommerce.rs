@@ -1,6 +1,7 @@
 //! The AmeriCommerce mock against real receivers: axum behind
-//! `VerifyWebhookLayer`, in process (tokio's paused clock for the 3-second
-//! deadline, a manual clock for reply caches) and over loopback HTTP.
+//! `VerifyWebhookLayer` with a URL token (the vendor signs nothing), in
+//! process (tokio's paused clock for the 3-second deadline, a manual clock
+//! for reply caches) and over loopback HTTP.
 
 mod support;
 
@@ -9,25 +10,32 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use axum::{Extension, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use support::{KEY, NOW};
 use tokio::time::Instant;
-use webhook_guard::americommerce::{self, EventType, REPLY_DEADLINE, Reply, ReplyBudget};
+use webhook_guard::americommerce::payload::{GetTaxReply, GetTaxRequest, ItemTax, TaxItem};
+use webhook_guard::americommerce::{EventType, REPLY_DEADLINE, Reply, ReplyBudget, UrlToken};
 use webhook_guard::mock::americommerce::{
-    AmeriCommerceSender, CacheLength, FailureType, HookFailure, HookResult, NewWebhook,
-    WebhookError, WebhookUpdate,
+    AUTH_TOKEN_HEADER, AmeriCommerceSender, CacheLength, FailureType, HookFailure, HookResult,
+    NewWebhook, WebhookError, WebhookUpdate,
 };
-use webhook_guard::mock::{MockBody, TransportFailureKind};
+use webhook_guard::mock::{MockBody, SentRequest, TransportFailureKind};
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::{KeySet, ManualClock, VerifiedWebhook, Verifier};
 
-/// What the receiver saw: `(path, event type, store id)` per verified request.
+/// The secret the receiver registers in its URLs (`?token=...`).
+const TOKEN: &str = "url-token-k9Q2x7Lm0pR4";
+
+/// One verified request: its path and the names of its headers.
+type Request = (String, Vec<String>);
+
+/// What the receiver saw, per verified request.
 #[derive(Clone, Default)]
 struct Seen {
-    requests: Arc<Mutex<Vec<(String, String, String)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
     calls: Arc<AtomicUsize>,
 }
 
@@ -37,39 +45,42 @@ impl Seen {
             .lock()
             .unwrap()
             .iter()
-            .map(|(p, _, _)| p.clone())
+            .map(|(p, _)| p.clone())
             .collect()
     }
 
-    fn record(&self, path: &str, event: &VerifiedWebhook) -> usize {
-        let event_type = americommerce::event_type(event)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
-        let store = event.store_id().map(|s| s.to_string()).unwrap_or_default();
-        self.requests
-            .lock()
-            .unwrap()
-            .push((path.to_owned(), event_type, store));
+    fn record(&self, path: &str, headers: &HeaderMap) -> usize {
+        let names = headers.keys().map(|n| n.as_str().to_owned()).collect();
+        self.requests.lock().unwrap().push((path.to_owned(), names));
         self.calls.fetch_add(1, Ordering::SeqCst) + 1
     }
 }
 
-async fn tax(State(seen): State<Seen>, Extension(event): Extension<VerifiedWebhook>) -> String {
-    let call = seen.record("/tax", &event);
+async fn tax(
+    State(seen): State<Seen>,
+    Extension(_): Extension<VerifiedWebhook>,
+    headers: HeaderMap,
+) -> String {
+    let call = seen.record("/tax", &headers);
     json!({"tax": 1.25, "call": call}).to_string()
 }
 
-async fn slow(State(seen): State<Seen>, Extension(event): Extension<VerifiedWebhook>) -> String {
-    seen.record("/slow", &event);
+async fn slow(
+    State(seen): State<Seen>,
+    Extension(_): Extension<VerifiedWebhook>,
+    headers: HeaderMap,
+) -> String {
+    seen.record("/slow", &headers);
     tokio::time::sleep(Duration::from_secs(10)).await;
     r#"{"tax":"late"}"#.to_owned()
 }
 
 async fn budgeted(
     State(seen): State<Seen>,
-    Extension(event): Extension<VerifiedWebhook>,
+    Extension(_): Extension<VerifiedWebhook>,
+    headers: HeaderMap,
 ) -> Reply<&'static str> {
-    seen.record("/budgeted", &event);
+    seen.record("/budgeted", &headers);
     ReplyBudget::new()
         .run(async {
             tokio::time::sleep(Duration::from_secs(10)).await;
@@ -80,24 +91,27 @@ async fn budgeted(
 
 async fn fallback(
     State(seen): State<Seen>,
-    Extension(event): Extension<VerifiedWebhook>,
+    Extension(_): Extension<VerifiedWebhook>,
+    headers: HeaderMap,
 ) -> String {
-    let call = seen.record("/fallback", &event);
+    let call = seen.record("/fallback", &headers);
     json!({"tax": 0, "fallback": call}).to_string()
 }
 
 async fn status(
     State(seen): State<Seen>,
     Path(code): Path<u16>,
-    Extension(event): Extension<VerifiedWebhook>,
+    Extension(_): Extension<VerifiedWebhook>,
+    headers: HeaderMap,
 ) -> StatusCode {
-    seen.record(&format!("/status/{code}"), &event);
+    seen.record(&format!("/status/{code}"), &headers);
     StatusCode::from_u16(code).unwrap()
 }
 
-fn receiver(clock: &ManualClock, seen: &Seen) -> Router {
-    let verifier = Verifier::builder(KeySet::single(KEY))
-        .clock(clock.clone())
+/// A receiver that accepts only requests whose URL carries `?token=TOKEN`.
+fn receiver(seen: &Seen) -> Router {
+    let verifier = Verifier::builder(KeySet::single(TOKEN))
+        .scheme(UrlToken::query("token"))
         .build();
     Router::new()
         .route("/tax", post(tax))
@@ -113,7 +127,7 @@ fn receiver(clock: &ManualClock, seen: &Seen) -> Router {
 fn in_process() -> (AmeriCommerceSender, ManualClock, Seen) {
     let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let app = receiver(&clock, &seen);
+    let app = receiver(&seen);
     let sender = AmeriCommerceSender::builder(KEY)
         .clock(clock.clone())
         .service(app)
@@ -123,8 +137,26 @@ fn in_process() -> (AmeriCommerceSender, ManualClock, Seen) {
 
 const R: &str = "http://receiver.test";
 
+/// `{R}{path}?token=TOKEN`: a URL the receiver accepts.
+fn url(path: &str) -> String {
+    format!("{R}{path}?token={TOKEN}")
+}
+
 fn hook(event_type: EventType, path: &str) -> NewWebhook {
-    NewWebhook::new(event_type, format!("{R}{path}"))
+    NewWebhook::new(event_type, url(path))
+}
+
+/// The request carries only what the vendor sends: no signature, no
+/// timestamp, no event or store header.
+fn assert_unsigned(sent: &SentRequest) {
+    let names: Vec<&str> = sent.headers().iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Host", "Content-Type", "Content-Length"],
+        "{names:?}"
+    );
+    assert!(sent.signed_string().is_empty());
+    assert_eq!(sent.signature(), None);
 }
 
 fn reply_json(reply: Option<&bytes::Bytes>) -> Option<Value> {
@@ -132,7 +164,7 @@ fn reply_json(reply: Option<&bytes::Bytes>) -> Option<Value> {
 }
 
 #[tokio::test]
-async fn a_get_tax_reply_reaches_the_caller_signed_and_verified() {
+async fn a_get_tax_reply_reaches_the_caller_unsigned_and_token_checked() {
     let (sender, _, seen) = in_process();
     let webhook = sender
         .create_webhook(hook(EventType::GetTax, "/tax"))
@@ -151,47 +183,120 @@ async fn a_get_tax_reply_reaches_the_caller_signed_and_verified() {
     assert!(!outcome.from_cache() && !outcome.fell_back());
 
     let sent = outcome.exchanges()[0].request();
-    assert_eq!(sent.header("X-Webhook-Event-Type"), Some("GetTax"));
-    assert_eq!(sent.header("X-Webhook-Store-Id"), Some("1"));
-    assert_eq!(
-        sent.header("X-Webhook-Timestamp"),
-        Some(NOW.to_string().as_str())
-    );
+    // The URL exactly as registered: the token travels in the target.
+    assert_eq!(sent.url(), url("/tax"));
+    assert_eq!(sent.target(), format!("/tax?token={TOKEN}"));
+    assert_unsigned(sent);
+    assert_eq!(sent.header("Host"), Some("receiver.test"));
     assert_eq!(sent.header("Content-Type"), Some("application/json"));
-    assert!(
-        sent.headers()
-            .iter()
-            .any(|(n, _)| n == "X-Webhook-Event-Type")
-    );
     assert_eq!(&sent.body()[..], br#"{"cart":{"total":25}}"#);
+    // What reached the handler: no X-Webhook-* header at all.
+    let (path, names) = seen.requests.lock().unwrap()[0].clone();
+    assert_eq!(path, "/tax");
     assert!(
-        sent.signed_string()
-            .starts_with(br#"{"X-Webhook-Event-Type":"GetTax","#)
-    );
-    assert_eq!(
-        seen.requests.lock().unwrap()[0],
-        ("/tax".into(), "GetTax".into(), "1".into())
+        names.iter().all(|n| !n.starts_with("x-webhook")),
+        "{names:?}"
     );
 }
 
 #[tokio::test]
-async fn a_wrong_store_key_is_refused_by_the_receiver_and_is_a_failure() {
-    let clock = ManualClock::new(NOW);
-    let seen = Seen::default();
-    let sender = AmeriCommerceSender::builder("not-the-key")
-        .clock(clock.clone())
-        .service(receiver(&clock, &seen))
-        .build();
+async fn a_wrong_url_token_is_refused_by_the_receiver_and_is_a_failure() {
+    let (sender, _, seen) = in_process();
+    sender
+        .create_webhook(NewWebhook::new(
+            EventType::GetTax,
+            format!("{R}/tax?token=not-the-token"),
+        ))
+        .unwrap();
+    sender
+        .create_webhook(NewWebhook::new(EventType::GetTax, format!("{R}/tax")))
+        .unwrap();
+    let played = sender.play(EventType::GetTax, "1", &json!({})).await;
+    for outcome in played.outcomes() {
+        assert_eq!(outcome.failure(), Some(&HookFailure::Status(401)));
+    }
+    assert_eq!(played.outcomes().len(), 2);
+    assert_eq!(played.reply(), None);
+    assert!(seen.paths().is_empty());
+}
+
+#[tokio::test]
+async fn every_documented_event_type_is_delivered_unsigned() {
+    let (sender, _, seen) = in_process();
+    for event_type in EventType::ALL {
+        sender.create_webhook(hook(event_type, "/tax")).unwrap();
+    }
+    for (n, event_type) in EventType::ALL.into_iter().enumerate() {
+        let played = sender.play(event_type.clone(), "1", &json!({"n": n})).await;
+        let outcome = &played.outcomes()[0];
+        assert_eq!(outcome.status(), Some(200), "{event_type}");
+        assert_unsigned(outcome.exchanges()[0].request());
+        assert_eq!(
+            outcome.exchanges()[0].deadline() == REPLY_DEADLINE,
+            event_type.expects_reply(),
+            "{event_type}"
+        );
+        assert_eq!(played.reply().is_some(), event_type.expects_reply());
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 30);
+}
+
+#[tokio::test]
+async fn typed_payloads_are_played_as_the_receivers_types_write_them() {
+    let (sender, _, _) = in_process();
     sender
         .create_webhook(hook(EventType::GetTax, "/tax"))
         .unwrap();
-    let played = sender.play(EventType::GetTax, "1", &json!({})).await;
+    let cart = GetTaxRequest {
+        items: vec![TaxItem {
+            cart_item_id: Some(11),
+            price: Some(9.5),
+            quantity: Some(2),
+            ..TaxItem::default()
+        }],
+        shipping_total: Some(5.0),
+        ..GetTaxRequest::default()
+    };
+    let played = sender
+        .play_payload(EventType::GetTax, "1", &cart)
+        .await
+        .unwrap();
+    let body = played.outcomes()[0].exchanges()[0].request().body();
+    assert_eq!(&body[..], serde_json::to_vec(&cart).unwrap());
     assert_eq!(
-        played.outcomes()[0].failure(),
-        Some(&HookFailure::Status(401))
+        &body[..],
+        br#"{"items":[{"cart_item_id":11,"price":9.5,"quantity":2}],"shipping_total":5.0}"#
     );
-    assert_eq!(played.reply(), None);
-    assert!(seen.paths().is_empty());
+    assert_eq!(serde_json::from_slice::<GetTaxRequest>(body).unwrap(), cart);
+}
+
+#[test]
+fn the_api_token_is_checked_and_never_shown() {
+    let sender = AmeriCommerceSender::builder(KEY).build();
+    assert_eq!(AUTH_TOKEN_HEADER, "X-AC-Auth-Token");
+    let missing = sender.authenticate([]).unwrap_err();
+    assert!(missing.is_missing());
+    assert_eq!(missing.status(), 401);
+    assert_eq!(
+        missing.to_json(),
+        json!({"status_code": 401, "message": "Unauthorized", "details": "no X-AC-Auth-Token header"})
+    );
+    let wrong = sender
+        .authenticate([b"store-key-0123456788".as_slice()])
+        .unwrap_err();
+    assert!(!wrong.is_missing());
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        sender
+            .authenticate([KEY.as_bytes(), KEY.as_bytes()])
+            .is_err()
+    );
+    assert_eq!(sender.authenticate([KEY.as_bytes()]), Ok(()));
+    let shown = format!("{sender:?} {wrong:?} {}", wrong.to_json());
+    assert!(
+        !shown.contains(KEY) && !shown.contains("0123456788"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -312,10 +417,7 @@ async fn error_stops_the_remaining_subscriptions_and_the_caller_gets_the_error()
 
     // A status other than 2xx is a failure too.
     sender
-        .update_webhook(
-            failing.id(),
-            WebhookUpdate::new().url(format!("{R}/status/500")),
-        )
+        .update_webhook(failing.id(), WebhookUpdate::new().url(url("/status/500")))
         .unwrap();
     let played = sender.play(EventType::ValidateCart, "1", &json!({})).await;
     assert_eq!(
@@ -331,7 +433,7 @@ async fn fallback_sends_to_the_fallback_url_and_its_reply_is_the_callers() {
         .create_webhook(
             hook(EventType::GetTax, "/slow")
                 .failure_type(FailureType::Fallback)
-                .fallback_url(format!("{R}/fallback"))
+                .fallback_url(url("/fallback"))
                 .cache_length(CacheLength::Short),
         )
         .unwrap();
@@ -342,10 +444,7 @@ async fn fallback_sends_to_the_fallback_url_and_its_reply_is_the_callers() {
     assert!(outcome.fell_back() && outcome.is_success());
     assert_eq!(outcome.exchanges().len(), 2);
     assert!(outcome.exchanges()[1].is_fallback());
-    assert_eq!(
-        outcome.exchanges()[1].request().url(),
-        "http://receiver.test/fallback"
-    );
+    assert_eq!(outcome.exchanges()[1].request().url(), url("/fallback"));
     assert_eq!(
         reply_json(played.reply()),
         Some(json!({"tax": 0, "fallback": 2}))
@@ -363,7 +462,7 @@ async fn the_reply_budget_makes_the_fallback_start_before_the_deadline() {
         .create_webhook(
             hook(EventType::GetTax, "/budgeted")
                 .failure_type(FailureType::Fallback)
-                .fallback_url(format!("{R}/fallback")),
+                .fallback_url(url("/fallback")),
         )
         .unwrap();
     let started = Instant::now();
@@ -387,7 +486,7 @@ async fn a_failing_fallback_is_ignored() {
         .create_webhook(
             hook(EventType::GetTax, "/status/500")
                 .failure_type(FailureType::Fallback)
-                .fallback_url(format!("{R}/status/502")),
+                .fallback_url(url("/status/502")),
         )
         .unwrap();
     sender
@@ -425,11 +524,9 @@ async fn events_without_a_reply_succeed_on_any_2xx_and_return_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn events_without_a_reply_get_the_attempt_timeout() {
-    let clock = ManualClock::new(NOW);
     let seen = Seen::default();
     let sender = AmeriCommerceSender::builder(KEY)
-        .clock(clock.clone())
-        .service(receiver(&clock, &seen))
+        .service(receiver(&seen))
         .attempt_timeout(Duration::from_secs(7))
         .build();
     sender
@@ -472,23 +569,24 @@ async fn store_scoping_spares_product_events() {
     let price = sender.play(EventType::GetPrice, "1", &json!({})).await;
     assert_eq!(price.outcomes().len(), 1);
     assert!(price.reply().is_some());
-    assert_eq!(
-        sender
-            .play(EventType::ProductStatusChanged, "3", &json!({}))
-            .await
-            .outcomes()
-            .len(),
-        1
-    );
-    // The delivery names the event's store.
-    let stores: Vec<String> = seen
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, _, s)| s.clone())
-        .collect();
-    assert_eq!(stores, ["2", "1", "3"]);
+    let status = sender
+        .play(EventType::ProductStatusChanged, "3", &json!({}))
+        .await;
+    assert_eq!(status.outcomes().len(), 1);
+    assert_eq!(status.store_id(), "3");
+    // The newer product events are not store specific either.
+    sender
+        .create_webhook(hook(EventType::ProductCreated, "/tax").store_id("2"))
+        .unwrap();
+    let created = sender
+        .play(EventType::ProductCreated, "4", &json!({}))
+        .await;
+    assert_eq!(created.outcomes().len(), 1);
+    // The vendor names the store in no header: nothing but the body could.
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 4);
+    for exchange in sender.exchanges() {
+        assert_unsigned(exchange.request());
+    }
 }
 
 #[test]
@@ -543,8 +641,8 @@ fn subscriptions_follow_the_vendors_rules() {
         Err(WebhookError::InvalidUrl { field: "url", .. })
     ));
     assert_eq!(
-        sender.create_webhook(NewWebhook::new(EventType::parse("OrderShipped"), url)),
-        Err(WebhookError::UnknownEventType("OrderShipped".into()))
+        sender.create_webhook(NewWebhook::new(EventType::parse("OrderRefunded"), url)),
+        Err(WebhookError::UnknownEventType("OrderRefunded".into()))
     );
     // A refused update changes nothing.
     assert_eq!(
@@ -654,21 +752,23 @@ fn the_resource_reads_and_writes_the_vendors_json() {
 
 #[tokio::test]
 async fn over_loopback_http_the_reply_comes_back_and_names_are_title_case() {
-    let clock = ManualClock::new(NOW);
     let seen = Seen::default();
-    let addr = support::servers::serve(receiver(&clock, &seen)).await;
-    let sender = AmeriCommerceSender::builder(KEY).clock(clock).build();
+    let addr = support::servers::serve(receiver(&seen)).await;
+    let sender = AmeriCommerceSender::builder(KEY).build();
     sender
         .create_webhook(NewWebhook::new(
             EventType::GetTax,
-            format!("http://{addr}/tax"),
+            format!("http://{addr}/tax?token={TOKEN}"),
         ))
         .unwrap();
     sender
         .create_webhook(
-            NewWebhook::new(EventType::GetTax, format!("http://{addr}/status/500"))
-                .failure_type(FailureType::Fallback)
-                .fallback_url(format!("http://{addr}/fallback")),
+            NewWebhook::new(
+                EventType::GetTax,
+                format!("http://{addr}/status/500?token={TOKEN}"),
+            )
+            .failure_type(FailureType::Fallback)
+            .fallback_url(format!("http://{addr}/fallback?token={TOKEN}")),
         )
         .unwrap();
     let played = sender
@@ -681,21 +781,118 @@ async fn over_loopback_http_the_reply_comes_back_and_names_are_title_case() {
         Some(json!({"tax": 0, "fallback": 3}))
     );
     let head = played.outcomes()[0].exchanges()[0].request().head();
-    assert!(
-        head.contains("\r\nX-Webhook-Event-Type: GetTax\r\n"),
-        "{head}"
+    assert_eq!(
+        head,
+        format!(
+            "POST /tax?token={TOKEN} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n"
+        )
     );
-    assert!(head.contains("\r\nX-Webhook-Signature: "), "{head}");
+    assert!(!head.contains("X-Webhook-"), "{head}");
     assert_eq!(seen.paths(), ["/tax", "/status/500", "/fallback"]);
+    // Logs hide the query string, where the token is.
+    let line = played.outcomes()[0].exchanges()[0].summary();
+    assert!(line.contains("/tax?<redacted>: 200 in "), "{line}");
+    assert!(!line.contains(TOKEN), "{line}");
+}
+
+/// A receiver as a user writes one: the URL token checked by the layer, the
+/// typed GetTax request in, the typed reply out.
+fn typed_tax_receiver(calls: Arc<AtomicUsize>) -> Router {
+    let verifier = Verifier::builder(KeySet::single(TOKEN))
+        .scheme(UrlToken::query("token"))
+        .build();
+    let tax = move |Json(cart): Json<GetTaxRequest>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Json(GetTaxReply {
+                items: cart
+                    .items
+                    .iter()
+                    .map(|item| ItemTax {
+                        cart_item_id: item.cart_item_id,
+                        tax_amount: item.line_item_subtotal.map(|t| t / 10.0),
+                        ..ItemTax::default()
+                    })
+                    .collect(),
+                shipping_tax_amount: cart.shipping_total.map(|t| t / 10.0),
+                ..GetTaxReply::default()
+            })
+        }
+    };
+    Router::new()
+        .route("/hooks/americommerce/tax", post(tax))
+        .layer(VerifyWebhookLayer::new(verifier))
+}
+
+#[tokio::test]
+async fn over_loopback_a_url_token_receiver_accepts_the_mock_and_refuses_a_changed_token() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let addr = support::servers::serve(typed_tax_receiver(Arc::clone(&calls))).await;
+    let sender = AmeriCommerceSender::builder(KEY).build();
+    let registered = format!("http://{addr}/hooks/americommerce/tax?store=1&token={TOKEN}");
+    let webhook = sender
+        .create_webhook(NewWebhook::new(EventType::GetTax, &registered))
+        .unwrap();
+    let cart = GetTaxRequest {
+        items: vec![TaxItem {
+            cart_item_id: Some(7),
+            line_item_subtotal: Some(20.0),
+            ..TaxItem::default()
+        }],
+        shipping_total: Some(5.0),
+        ..GetTaxRequest::default()
+    };
+
+    let played = sender
+        .play_payload(EventType::GetTax, "1", &cart)
+        .await
+        .unwrap();
+    let outcome = &played.outcomes()[0];
+    assert_eq!(outcome.status(), Some(200), "{:?}", outcome.failure());
+    let reply: GetTaxReply = serde_json::from_slice(played.reply().unwrap()).unwrap();
+    assert_eq!(reply.items[0].cart_item_id, Some(7));
+    assert_eq!(reply.items[0].tax_amount, Some(2.0));
+    assert_eq!(reply.shipping_tax_amount, Some(0.5));
+    let sent = outcome.exchanges()[0].request();
+    assert!(
+        sent.head().starts_with(&format!(
+            "POST /hooks/americommerce/tax?store=1&token={TOKEN} HTTP/1.1\r\n"
+        )),
+        "{}",
+        sent.head()
+    );
+    assert_unsigned(sent);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // The same delivery once the subscription's token is changed: refused
+    // by the layer, the handler never runs.
+    sender
+        .update_webhook(
+            webhook.id(),
+            WebhookUpdate::new().url(registered.replace(TOKEN, "a-changed-token")),
+        )
+        .unwrap();
+    let refused = sender
+        .play_payload(EventType::GetTax, "1", &cart)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.outcomes()[0].failure(),
+        Some(&HookFailure::Status(401))
+    );
+    assert_eq!(refused.reply(), None);
+    assert_eq!(
+        refused.outcomes()[0].exchanges()[0].request().body(),
+        sent.body()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn a_journal_limit_keeps_the_most_recent_exchanges() {
-    let clock = ManualClock::new(NOW);
     let seen = Seen::default();
     let sender = AmeriCommerceSender::builder(KEY)
-        .clock(clock.clone())
-        .service(receiver(&clock, &seen))
+        .service(receiver(&seen))
         .journal_limit(2)
         .build();
     sender

@@ -1,28 +1,36 @@
 //! `webhook-guard serve` playing AmeriCommerce, driven over real HTTP: its
-//! `/api/v1/webhooks` resource, and events played to an axum receiver on
-//! loopback behind `VerifyWebhookLayer` that answers with `ReplyBudget`.
+//! `/api/v1/webhooks` resource behind `X-AC-Auth-Token`, and unsigned events
+//! played to an axum receiver on loopback behind `VerifyWebhookLayer` with a
+//! URL token, answering with `ReplyBudget`.
 
 mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde_json::{Value, json};
-use support::serve::Server;
+use support::serve::{Answer, Server};
 use support::{KEY, NOW};
-use webhook_guard::americommerce::{self, EventType, REPLY_DEADLINE, Reply, ReplyBudget};
+use webhook_guard::americommerce::{EventType, REPLY_DEADLINE, Reply, ReplyBudget, UrlToken};
 use webhook_guard::tower::VerifyWebhookLayer;
-use webhook_guard::{KeySet, ManualClock, VerifiedWebhook, Verifier};
+use webhook_guard::{KeySet, VerifiedWebhook, Verifier};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Answers GetTax within the budget; names the event type it verified.
-async fn tax(Extension(event): Extension<VerifiedWebhook>) -> Reply<String> {
-    let event_type = americommerce::event_type(&event).map(|t| t.to_string());
+/// The secret the receiver registers in its URLs (`?token=...`).
+const TOKEN: &str = "url-token-k9Q2x7Lm0pR4";
+
+/// Answers GetTax within the budget; counts the `X-Webhook-*` headers it got.
+async fn tax(Extension(_): Extension<VerifiedWebhook>, headers: HeaderMap) -> Reply<String> {
+    let signed = headers
+        .keys()
+        .filter(|n| n.as_str().starts_with("x-webhook"))
+        .count();
     ReplyBudget::new()
-        .run(async move { json!({"tax": 1.25, "event_type": event_type}).to_string() })
+        .run(async move { json!({"tax": 1.25, "x_webhook_headers": signed}).to_string() })
         .await
 }
 
@@ -47,10 +55,10 @@ async fn fallback(Extension(_): Extension<VerifiedWebhook>) -> &'static str {
     r#"{"tax":0,"from":"fallback"}"#
 }
 
-/// The receiver on loopback; its verifier stands at the server's virtual `NOW`.
+/// The receiver on loopback; it accepts only URLs carrying `?token=TOKEN`.
 async fn receiver() -> SocketAddr {
-    let verifier = Verifier::builder(KeySet::single(KEY))
-        .clock(ManualClock::new(NOW))
+    let verifier = Verifier::builder(KeySet::single(TOKEN))
+        .scheme(UrlToken::query("token"))
         .build();
     let app = Router::new()
         .route("/tax", post(tax))
@@ -65,10 +73,26 @@ fn start() -> Server {
     Server::start(KEY, &["--virtual-clock", &NOW.to_string()])
 }
 
+/// A request to the REST API with the server's key as `X-AC-Auth-Token`.
+async fn api(server: &Server, method: &str, path: &str, body: Option<&str>) -> Answer {
+    server
+        .request_with_headers(method, path, &[("X-AC-Auth-Token", KEY)], body)
+        .await
+}
+
+/// `http://{addr}{path}?token=TOKEN`: a URL the receiver accepts.
+fn url(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}{path}?token={TOKEN}")
+}
+
 async fn create(server: &Server, webhook: Value) -> Value {
-    let answer = server
-        .request("POST", "/api/v1/webhooks", Some(&webhook.to_string()))
-        .await;
+    let answer = api(
+        server,
+        "POST",
+        "/api/v1/webhooks",
+        Some(&webhook.to_string()),
+    )
+    .await;
     assert_eq!(answer.status(), 201, "{:?}", answer.json);
     answer.json().clone()
 }
@@ -87,7 +111,7 @@ async fn a_get_tax_event_returns_the_receivers_reply_within_three_seconds() {
     let server = start();
     let webhook = create(
         &server,
-        json!({"event_type": "GetTax", "url": format!("http://{addr}/tax"), "store_id": 1}),
+        json!({"event_type": "GetTax", "url": url(addr, "/tax"), "store_id": 1}),
     )
     .await;
     assert_eq!(webhook["failure_type"], "Ignore");
@@ -99,9 +123,10 @@ async fn a_get_tax_event_returns_the_receivers_reply_within_three_seconds() {
     .await;
     assert_eq!(status, 200, "{played}");
     assert!(took < REPLY_DEADLINE, "took {took:?}");
+    // Unsigned, as the vendor: nothing but the URL's token authenticated it.
     assert_eq!(
         played["reply"],
-        json!({"tax": 1.25, "event_type": "GetTax"})
+        json!({"tax": 1.25, "x_webhook_headers": 0})
     );
     assert_eq!(played["error"], Value::Null);
     assert_eq!(played["webhooks"][0]["status"], 200);
@@ -110,9 +135,10 @@ async fn a_get_tax_event_returns_the_receivers_reply_within_three_seconds() {
     let line = server.next_line(WAIT).expect("a log line per attempt");
     assert!(
         line.starts_with("americommerce: webhook 1 GetTax -> http://")
-            && line.contains("/tax: 200 in "),
+            && line.contains("/tax?<redacted>: 200 in "),
         "{line}"
     );
+    assert!(!line.contains(TOKEN), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,9 +149,9 @@ async fn a_slow_receiver_falls_back_to_the_fallback_url_at_once() {
         &server,
         json!({
             "event_type": "GetTax",
-            "url": format!("http://{addr}/slow"),
+            "url": url(addr, "/slow"),
             "failure_type": "Fallback",
-            "fallback_url": format!("http://{addr}/fallback"),
+            "fallback_url": url(addr, "/fallback"),
         }),
     )
     .await;
@@ -141,9 +167,10 @@ async fn a_slow_receiver_falls_back_to_the_fallback_url_at_once() {
 
     let lines = [server.next_line(WAIT), server.next_line(WAIT)];
     let lines: Vec<String> = lines.into_iter().map(|l| l.expect("two lines")).collect();
-    assert!(lines[0].contains("/slow: 503 in "), "{lines:?}");
+    assert!(lines[0].contains("/slow?<redacted>: 503 in "), "{lines:?}");
     assert!(
-        lines[1].contains("GetTax (fallback) -> ") && lines[1].contains("/fallback: 200"),
+        lines[1].contains("GetTax (fallback) -> ")
+            && lines[1].contains("/fallback?<redacted>: 200"),
         "{lines:?}"
     );
 }
@@ -154,12 +181,12 @@ async fn a_stuck_receiver_with_failure_type_error_gives_the_caller_the_error() {
     let server = start();
     create(
         &server,
-        json!({"event_type": "GetTax", "url": format!("http://{addr}/stuck"), "failure_type": "Error"}),
+        json!({"event_type": "GetTax", "url": url(addr, "/stuck"), "failure_type": "Error"}),
     )
     .await;
     create(
         &server,
-        json!({"event_type": "GetTax", "url": format!("http://{addr}/tax")}),
+        json!({"event_type": "GetTax", "url": url(addr, "/tax")}),
     )
     .await;
     let (status, played, took) = play(&server, json!({"event_type": "GetTax"})).await;
@@ -183,7 +210,7 @@ async fn replies_are_cached_on_the_servers_virtual_clock() {
     let server = start();
     create(
         &server,
-        json!({"event_type": "GetTax", "url": format!("http://{addr}/tax"), "cache_length": "Short"}),
+        json!({"event_type": "GetTax", "url": url(addr, "/tax"), "cache_length": "Short"}),
     )
     .await;
     let event = json!({"event_type": "GetTax", "data": {"cart": 1}});
@@ -199,7 +226,6 @@ async fn replies_are_cached_on_the_servers_virtual_clock() {
         .request("POST", "/emulator/clock", Some(r#"{"advance":300}"#))
         .await;
     assert_eq!(moved.status(), 200);
-    // The receiver's verifier stays at NOW: 300 s is inside its tolerance.
     let (_, played, _) = play(&server, event).await;
     assert_eq!(from_cache(&played), false);
     assert_eq!(played["webhooks"][0]["status"], 200);
@@ -224,12 +250,12 @@ async fn the_webhooks_resource_validates_like_the_vendor() {
     let refused = |body: Value| {
         let server = &server;
         async move {
-            let answer = server
-                .request("POST", "/api/v1/webhooks", Some(&body.to_string()))
-                .await;
+            let answer = api(server, "POST", "/api/v1/webhooks", Some(&body.to_string())).await;
+            assert_eq!(answer.json()["status_code"], answer.status());
+            assert_eq!(answer.json()["message"], "Bad Request");
             (
                 answer.status(),
-                answer.json()["message"]
+                answer.json()["details"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
@@ -250,62 +276,33 @@ async fn the_webhooks_resource_validates_like_the_vendor() {
     let (status, _) = refused(json!({"event_type": "GetTax", "url": "/relative"})).await;
     assert_eq!(status, 400);
 
-    let list = server.request("GET", "/api/v1/webhooks", None).await;
+    let list = api(&server, "GET", "/api/v1/webhooks", None).await;
     assert_eq!(list.json()["total_count"], 1);
     assert_eq!(list.json()["webhooks"][0], created);
 
-    let updated = server
-        .request(
-            "PUT",
-            "/api/v1/webhooks/1",
-            Some(r#"{"event_type":"OrderCanceled"}"#),
-        )
-        .await;
+    let updated = api(
+        &server,
+        "PUT",
+        "/api/v1/webhooks/1",
+        Some(r#"{"event_type":"OrderCanceled"}"#),
+    )
+    .await;
     assert_eq!(updated.status(), 200);
     assert_eq!(updated.json()["event_type"], "OrderCanceled");
     assert_eq!(updated.json()["url"], url);
     assert_eq!(
-        server
-            .request("GET", "/api/v1/webhooks/1", None)
-            .await
-            .json(),
+        api(&server, "GET", "/api/v1/webhooks/1", None).await.json(),
         updated.json()
     );
-    assert_eq!(
-        server
-            .request("GET", "/api/v1/webhooks/2", None)
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        server
-            .request("PUT", "/api/v1/webhooks/9", Some("{}"))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        server
-            .request("GET", "/api/v1/webhooks/x", None)
-            .await
-            .status(),
-        400
-    );
-    assert_eq!(
-        server
-            .request("DELETE", "/api/v1/webhooks/1", None)
-            .await
-            .status(),
-        204
-    );
-    assert_eq!(
-        server
-            .request("DELETE", "/api/v1/webhooks/1", None)
-            .await
-            .status(),
-        404
-    );
+    let status = |method: &'static str, path: &'static str, body: Option<&'static str>| {
+        let server = &server;
+        async move { api(server, method, path, body).await.status() }
+    };
+    assert_eq!(status("GET", "/api/v1/webhooks/2", None).await, 404);
+    assert_eq!(status("PUT", "/api/v1/webhooks/9", Some("{}")).await, 404);
+    assert_eq!(status("GET", "/api/v1/webhooks/x", None).await, 400);
+    assert_eq!(status("DELETE", "/api/v1/webhooks/1", None).await, 204);
+    assert_eq!(status("DELETE", "/api/v1/webhooks/1", None).await, 404);
 
     let (status, played, _) = play(&server, json!({"event_type": "OrderPlaced"})).await;
     assert_eq!(status, 200);
@@ -315,4 +312,67 @@ async fn the_webhooks_resource_validates_like_the_vendor() {
     let (status, _, _) = play(&server, json!({"event_type": "GetTax", "store": 1})).await;
     assert_eq!(status, 400);
     assert!(EventType::GetTax.expects_reply());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhooks_api_takes_the_store_key_as_x_ac_auth_token() {
+    let server = start();
+    let body =
+        json!({"event_type": "OrderShipped", "url": "http://127.0.0.1:9/shipped"}).to_string();
+    let wrong = [("X-AC-Auth-Token", "wrong-key-0123456789")];
+    let refusals = [
+        server.request("GET", "/api/v1/webhooks", None).await,
+        server
+            .request_with_headers("GET", "/api/v1/webhooks", &[("X-AC-Auth-Token", "")], None)
+            .await,
+        server
+            .request_with_headers("POST", "/api/v1/webhooks", &wrong, Some(&body))
+            .await,
+        server
+            .request_with_headers("DELETE", "/api/v1/webhooks/1", &wrong, None)
+            .await,
+        // Sent twice, even with the right key once.
+        server
+            .request_with_headers(
+                "GET",
+                "/api/v1/webhooks",
+                &[("X-AC-Auth-Token", KEY), ("X-AC-Auth-Token", "x")],
+                None,
+            )
+            .await,
+    ];
+    let details: Vec<&str> = refusals
+        .iter()
+        .map(|answer| {
+            assert_eq!(answer.status(), 401, "{:?}", answer.json);
+            assert_eq!(answer.json()["status_code"], 401);
+            assert_eq!(answer.json()["message"], "Unauthorized");
+            assert!(!answer.raw.text().contains("wrong-key"));
+            answer.json()["details"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "no X-AC-Auth-Token header",
+            "no X-AC-Auth-Token header",
+            "invalid X-AC-Auth-Token header",
+            "invalid X-AC-Auth-Token header",
+            "invalid X-AC-Auth-Token header",
+        ]
+    );
+    // Nothing was created by the refused POST; the right key is let in.
+    let list = api(&server, "GET", "/api/v1/webhooks", None).await;
+    assert_eq!(list.status(), 200);
+    assert_eq!(list.json()["total_count"], 0);
+    let created = api(&server, "POST", "/api/v1/webhooks", Some(&body)).await;
+    assert_eq!(created.status(), 201, "{:?}", created.json);
+    assert_eq!(created.json()["event_type"], "OrderShipped");
+    // The server logs no token, right or wrong.
+    let printed =
+        server.drain_lines(Duration::from_millis(200)).join("\n") + &server.stderr().join("\n");
+    assert!(
+        !printed.contains(KEY) && !printed.contains("wrong-key"),
+        "{printed}"
+    );
 }

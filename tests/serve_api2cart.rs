@@ -765,7 +765,7 @@ fn create_params(key: &str, label: &str) -> String {
 async fn create_v1_1(server: &Server, key: &str, label: &str) -> Answer {
     let body = create_params(key, label);
     server
-        .request_with("POST", "/v1.1/webhook.create.json", &V1_1_KEYS, Some(&body))
+        .request_with_headers("POST", "/v1.1/webhook.create.json", &V1_1_KEYS, Some(&body))
         .await
 }
 
@@ -776,7 +776,7 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
     let keys = V1_1_KEYS;
     let wrong = [("x-api-key", "any-api-key"), ("x-store-key", "not-the-key")];
     let answer = server
-        .request_with(
+        .request_with_headers(
             "POST",
             "/v1.1/webhook.create.json",
             &wrong,
@@ -785,12 +785,12 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
         .await;
     refused(&answer, 4, "x-store-key");
     let answer = server
-        .request_with("GET", "/v1.1/webhook.count.json", &wrong, None)
+        .request_with_headers("GET", "/v1.1/webhook.count.json", &wrong, None)
         .await;
     refused(&answer, 4, "x-store-key");
     // The header and the parameter must agree.
     let answer = server
-        .request_with(
+        .request_with_headers(
             "GET",
             &format!("/v1.1/webhook.count.json?store_key={KEY}"),
             &wrong,
@@ -821,7 +821,7 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
     // Update (PUT, as documented) takes a key too; it is another method's key.
     let update = json!({"id": 1, "label": "renamed", "idempotency_key": "k1"}).to_string();
     let answer = server
-        .request_with("PUT", "/v1.1/webhook.update.json", &keys, Some(&update))
+        .request_with_headers("PUT", "/v1.1/webhook.update.json", &keys, Some(&update))
         .await;
     assert_eq!(ok(&answer)["updated"], "true");
 
@@ -841,7 +841,7 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
     // A failure is not remembered: the same key works once the call is fixed.
     let broken = json!({"entity": "product", "idempotency_key": "k3"}).to_string();
     let answer = server
-        .request_with("POST", "/v1.1/webhook.create.json", &keys, Some(&broken))
+        .request_with_headers("POST", "/v1.1/webhook.create.json", &keys, Some(&broken))
         .await;
     refused(&answer, 114, "`action`");
     let answer = create_v1_1(&server, "k3", "e").await;
@@ -849,7 +849,7 @@ async fn v1_1_keys_in_headers_idempotency_keys_and_unknown_methods() {
 
     // Delete as documented: DELETE with the id in the query.
     let answer = server
-        .request_with("DELETE", "/v1.1/webhook.delete.json?id=4", &keys, None)
+        .request_with_headers("DELETE", "/v1.1/webhook.delete.json?id=4", &keys, None)
         .await;
     assert_eq!(ok(&answer)["deleted"], "true");
 

@@ -87,8 +87,8 @@ impl Server {
         .await
     }
 
-    /// [`request`](Self::request) with `headers` added to the head.
-    pub async fn request_with(
+    /// [`request`](Self::request) with more header lines (`name`, `value`).
+    pub async fn request_with_headers(
         &self,
         method: &str,
         path_and_query: &str,
@@ -140,8 +140,9 @@ pub async fn request(
     exchange(addr, method, path_and_query, content_type, &[], body).await
 }
 
-/// One request with a `Content-Type` if given and a `Content-Length` for
-/// any body (0 for a bodiless method other than GET and HEAD).
+/// One request with a `Content-Type` if given, `headers`, and a
+/// `Content-Length` for any body (0 for a bodiless method other than GET and
+/// HEAD).
 async fn exchange(
     addr: SocketAddr,
     method: &str,
@@ -152,11 +153,11 @@ async fn exchange(
 ) -> Answer {
     let mut head =
         format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(content_type) = content_type {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(content_type) = content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     match body {
         Some(body) => head.push_str(&format!("Content-Length: {}\r\n", body.len())),

@@ -2,6 +2,7 @@
 //! turn, a 2xx in time or a failure handled by its failure type, replies
 //! cached by subscription and request body.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -11,11 +12,9 @@ use serde_json::{Value, json};
 use super::cache::CachedReply;
 use super::sender::Shared;
 use super::webhooks::{FailureType, Webhook, WebhookId};
-use crate::americommerce::{EVENT_TYPE_HEADER, EventType};
-use crate::mock::delivery::sign;
+use crate::americommerce::EventType;
 use crate::mock::journal::{ReceivedResponse, SentRequest, TransportFailure, duration_ms};
 use crate::mock::target::WireRequest;
-use crate::names;
 
 /// Why sending to a subscription (or its fallback) failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +64,7 @@ impl Exchange {
         self.fallback
     }
 
-    /// The sender's clock when it was signed (Unix seconds).
+    /// The sender's clock when it was sent (Unix seconds).
     pub fn sent_at(&self) -> i64 {
         self.sent_at
     }
@@ -98,7 +97,9 @@ impl Exchange {
         }
     }
 
-    /// One line for logs: `webhook 1 GetTax -> http://host/tax: 200 in 4 ms`.
+    /// One line for logs: `webhook 1 GetTax -> http://host/tax?<redacted>:
+    /// 200 in 4 ms`. The query string is hidden: it may carry the receiver's
+    /// URL token.
     pub fn summary(&self) -> String {
         let answer = match &self.result {
             Ok(response) => response.status().to_string(),
@@ -109,7 +110,7 @@ impl Exchange {
             self.webhook_id,
             self.event_type,
             if self.fallback { " (fallback)" } else { "" },
-            self.request.url(),
+            redacted_query(self.request.url()),
             self.latency.as_millis()
         )
     }
@@ -261,6 +262,14 @@ impl HookOutcome {
     }
 }
 
+/// `url` with its query string, if any, replaced by `<redacted>`.
+fn redacted_query(url: &str) -> Cow<'_, str> {
+    match url.split_once('?') {
+        Some((before, _)) => Cow::Owned(format!("{before}?<redacted>")),
+        None => Cow::Borrowed(url),
+    }
+}
+
 /// A reply body as JSON when it is JSON, else as text (lossily).
 fn body_json(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or_else(|_| Value::from(String::from_utf8_lossy(body)))
@@ -365,14 +374,12 @@ pub(super) async fn play(
     shared: &Shared,
     event_type: EventType,
     store_id: &str,
-    data: &Value,
+    body: Bytes,
 ) -> Dispatch {
-    let body = Bytes::from(data.to_string());
     let webhooks = shared.state().webhooks.matching(&event_type, store_id);
     let deadline = event_type.reply_deadline().unwrap_or(shared.timeout);
     let event = Event {
         event_type: &event_type,
-        store_id,
         body: &body,
         deadline,
     };
@@ -409,7 +416,6 @@ pub(super) async fn play(
 /// What every request of one dispatch shares.
 struct Event<'a> {
     event_type: &'a EventType,
-    store_id: &'a str,
     body: &'a Bytes,
     deadline: Duration,
 }
@@ -468,7 +474,7 @@ impl Event<'_> {
         }
     }
 
-    /// Signs and sends the event to `url` for `webhook`, within the deadline.
+    /// Sends the event to `url` for `webhook`, within the deadline.
     async fn send(
         &self,
         shared: &Shared,
@@ -477,11 +483,12 @@ impl Event<'_> {
         fallback: bool,
     ) -> Exchange {
         let sent_at = shared.clock.now();
-        let (request, result, latency) = match self.prepare(shared, url, sent_at) {
-            Ok((uri, wire, signed_string)) => {
+        let (request, result, latency) = match self.prepare(shared, url) {
+            Ok((uri, wire)) => {
+                // Nothing is signed, so the journal's signed string is empty.
                 shared
                     .transport
-                    .exchange(&uri, url, &wire, signed_string, false, self.deadline)
+                    .exchange(&uri, url, &wire, Bytes::new(), false, self.deadline)
                     .await
             }
             Err(failure) => (
@@ -510,30 +517,27 @@ impl Event<'_> {
         exchange
     }
 
-    /// The request: `Host`, `Content-Type`, the signed `X-Webhook-Event-Type`,
-    /// `-Store-Id` and `-Timestamp`, then the signature.
+    /// The request, as the vendor documents it: a POST of the body to the
+    /// URL exactly as registered (its query string is the request target's),
+    /// with no signature and no header naming the event or the store.
+    /// `Content-Type: application/json` is the mock's choice: the docs do not
+    /// name one.
     fn prepare(
         &self,
         shared: &Shared,
         url: &str,
-        now: i64,
-    ) -> Result<(http::Uri, WireRequest, Bytes), TransportFailure> {
+    ) -> Result<(http::Uri, WireRequest), TransportFailure> {
         let uri = shared
             .rule
             .parse("url", url)
             .map_err(|e| crate::mock::target::invalid_request(e.to_string()))?;
-        let mut headers = Vec::with_capacity(7);
+        let mut headers = Vec::with_capacity(3);
         if let Some(authority) = uri.authority() {
             headers.push(("Host".to_owned(), authority.as_str().to_owned()));
         }
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        headers.push((EVENT_TYPE_HEADER.to_owned(), self.event_type.to_string()));
-        headers.push((names::STORE_ID.to_owned(), self.store_id.to_owned()));
-        headers.push((names::TIMESTAMP.to_owned(), now.to_string()));
-        let (signature, signed_string) = sign(&headers, shared.key.clone(), self.body)?;
-        headers.push((names::SIGNATURE.to_owned(), signature));
         let wire = WireRequest::new(&uri, headers, self.body.clone(), None, false);
-        Ok((uri, wire, signed_string))
+        Ok((uri, wire))
     }
 }
 

@@ -6,11 +6,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
+use serde::Serialize;
 use serde_json::Value;
 use tower_service::Service;
 
+use super::auth::{ApiToken, Unauthorized};
 use super::cache::ReplyCache;
 use super::dispatch::{self, Dispatch, Exchange};
 use super::webhooks::{
@@ -19,13 +22,13 @@ use super::webhooks::{
 use crate::americommerce::EventType;
 use crate::mock::journal::Recent;
 use crate::mock::target::{self, MockBody, Transport};
-use crate::{Clock, SigningKey, SystemClock};
+use crate::{Clock, SystemClock};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Configures an [`AmeriCommerceSender`]; made by [`AmeriCommerceSender::builder`].
 pub struct AmeriCommerceSenderBuilder {
-    key: SigningKey,
+    api_token: ApiToken,
     store_id: String,
     clock: Arc<dyn Clock>,
     transport: Transport,
@@ -36,7 +39,7 @@ pub struct AmeriCommerceSenderBuilder {
 impl fmt::Debug for AmeriCommerceSenderBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmeriCommerceSenderBuilder")
-            .field("key", &self.key)
+            .field("api_token", &self.api_token)
             .field("store_id", &self.store_id)
             .field("clock", &self.clock)
             .field("transport", &self.transport)
@@ -79,10 +82,9 @@ impl AmeriCommerceSenderBuilder {
         self
     }
 
-    /// Where "now" comes from for `X-Webhook-Timestamp` and the reply cache
-    /// (default: the system clock). Give a [`ManualClock`](crate::ManualClock)
-    /// clone to the receiver's verifier too, and 30 minutes of cache pass
-    /// with `clock.advance(1800)`.
+    /// Where "now" comes from for the reply cache (default: the system
+    /// clock): with a [`ManualClock`](crate::ManualClock), 30 minutes of
+    /// cache pass with `clock.advance(1800)`.
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -119,7 +121,7 @@ impl AmeriCommerceSenderBuilder {
         };
         AmeriCommerceSender {
             shared: Arc::new(Shared {
-                key: self.key,
+                api_token: self.api_token,
                 store_id: self.store_id,
                 clock: self.clock,
                 transport: self.transport,
@@ -136,7 +138,7 @@ impl AmeriCommerceSenderBuilder {
 
 /// What a sender shares with its dispatches.
 pub(super) struct Shared {
-    pub(super) key: SigningKey,
+    api_token: ApiToken,
     pub(super) store_id: String,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) transport: Transport,
@@ -163,10 +165,10 @@ impl Shared {
 /// with webhook subscriptions that, when an event is played, POSTs it to each
 /// matching subscription as the vendor does (see the [module docs](super)).
 ///
-/// Deliveries are signed with the crate's recipe and the store key, the event
-/// type in the signed `X-Webhook-Event-Type`, so a
-/// [`Verifier`](crate::Verifier) checks them unchanged. It is `Send + Sync`;
-/// its methods take `&self`.
+/// Deliveries are unsigned, as the vendor's: they go to the subscription's
+/// URL exactly as registered, so a receiver authenticates them with a token
+/// in that URL ([`UrlToken`](crate::americommerce::UrlToken)). It is
+/// `Send + Sync`; its methods take `&self`.
 pub struct AmeriCommerceSender {
     shared: Arc<Shared>,
 }
@@ -175,7 +177,7 @@ impl fmt::Debug for AmeriCommerceSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shared = &*self.shared;
         f.debug_struct("AmeriCommerceSender")
-            .field("key", &shared.key)
+            .field("api_token", &shared.api_token)
             .field("store_id", &shared.store_id)
             .field("transport", &shared.transport)
             .field("clock", &shared.clock)
@@ -185,16 +187,34 @@ impl fmt::Debug for AmeriCommerceSender {
 }
 
 impl AmeriCommerceSender {
-    /// Starts configuring a sender that signs with the store key `store_key`.
-    pub fn builder(store_key: impl AsRef<[u8]>) -> AmeriCommerceSenderBuilder {
+    /// Starts configuring a store whose REST API takes the access token
+    /// `api_token` ([`authenticate`](Self::authenticate)). Deliveries do not
+    /// use it: the vendor signs nothing.
+    pub fn builder(api_token: impl AsRef<[u8]>) -> AmeriCommerceSenderBuilder {
         AmeriCommerceSenderBuilder {
-            key: SigningKey::new("store key", store_key),
+            api_token: ApiToken::new(api_token),
             store_id: "1".to_owned(),
             clock: Arc::new(SystemClock),
             transport: Transport::Http,
             timeout: Duration::from_secs(10),
             journal_limit: None,
         }
+    }
+
+    /// Checks a request to the REST API (`/api/v1/webhooks` and the rest):
+    /// `values` are those of its [`AUTH_TOKEN_HEADER`](super::AUTH_TOKEN_HEADER)
+    /// headers, and exactly one, equal to the API token (compared in
+    /// constant time), passes. A refusal is answered 401 with
+    /// [`Unauthorized::to_json`].
+    ///
+    /// The methods below are the API's operations for Rust callers and do
+    /// not ask for the token; a front end that serves them over HTTP (such
+    /// as `webhook-guard serve`) calls this first.
+    pub fn authenticate<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), Unauthorized> {
+        self.shared.api_token.check(values)
     }
 
     /// `POST /api/v1/webhooks`: a new subscription, checked against the
@@ -242,7 +262,23 @@ impl AmeriCommerceSender {
     /// JSON body): dispatched to every matching subscription in id order,
     /// with the vendor's deadline, failure types, fallback and reply cache.
     pub async fn play(&self, event_type: EventType, store_id: &str, data: &Value) -> Dispatch {
-        dispatch::play(&self.shared, event_type, store_id, data).await
+        let body = Bytes::from(data.to_string());
+        dispatch::play(&self.shared, event_type, store_id, body).await
+    }
+
+    /// [`play`](Self::play) with a typed body, such as a
+    /// [`GetTaxRequest`](crate::americommerce::payload::GetTaxRequest):
+    /// serialized as the receiver's types read it, fields in declaration
+    /// order. `Err` only when `payload` cannot be written as JSON (a map
+    /// with keys that are not strings); nothing is sent then.
+    pub async fn play_payload<T: Serialize + ?Sized>(
+        &self,
+        event_type: EventType,
+        store_id: &str,
+        payload: &T,
+    ) -> Result<Dispatch, serde_json::Error> {
+        let body = Bytes::from(serde_json::to_vec(payload)?);
+        Ok(dispatch::play(&self.shared, event_type, store_id, body).await)
     }
 
     /// Every request sent so far (fallbacks included; cache hits send

@@ -425,7 +425,7 @@ pub enum WebhookError {
     Missing(&'static str),
     /// The body has a field the resource does not.
     UnknownField(String),
-    /// The event type is not one of the 13 the vendor documents.
+    /// The event type is not one of the 30 the vendor documents.
     UnknownEventType(String),
     /// A URL is not a valid absolute URL the sender can deliver to.
     InvalidUrl {

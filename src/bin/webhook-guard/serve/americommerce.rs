@@ -9,19 +9,29 @@
 //!   -> the caller's `reply` and each subscription's outcome; 502 when a
 //!   subscription with failure type Error failed (the caller's error).
 //!
-//! Errors answer 400 (404 for an unknown id) with `{"message": "..."}`.
+//! `/api/v1/webhooks` takes the server's `--store-key` as its access token
+//! in `X-AC-Auth-Token`, as the vendor's REST API takes one; a request
+//! without it, or with another, is answered 401. The emulator endpoint is
+//! the server's own and takes no token.
+//!
+//! Errors answer 401, 400 or 404 (an unknown id) with the vendor's error
+//! structure, `{"status_code": 400, "message": "Bad Request", "details":
+//! "..."}`.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use webhook_guard::americommerce::EventType;
 use webhook_guard::mock::americommerce::{
-    AmeriCommerceSender, Dispatch, NewWebhook, WebhookError, WebhookId, WebhookUpdate,
+    AUTH_TOKEN_HEADER, AmeriCommerceSender, Dispatch, NewWebhook, WebhookError, WebhookId,
+    WebhookUpdate, error_body,
 };
 
 use super::{Context, log_line};
@@ -30,8 +40,8 @@ use crate::CliError;
 type Sender = Arc<AmeriCommerceSender>;
 type Answer = (StatusCode, Json<Value>);
 
-/// The routes, sharing one emulated store signed with the server's key, on
-/// the server's clock.
+/// The routes, sharing one emulated store whose API takes the server's key
+/// as its access token, on the server's clock.
 pub(super) fn router(context: &Context) -> Result<Router, CliError> {
     let sender = AmeriCommerceSender::builder(&context.store_key)
         .store_id(context.store_id.clone())
@@ -39,18 +49,38 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .attempt_timeout(context.attempt_timeout)
         .journal_limit(context.journal_limit)
         .build();
-    Ok(Router::new()
+    let sender = Arc::new(sender);
+    let api = Router::new()
         .route("/api/v1/webhooks", get(list).post(create))
         .route(
             "/api/v1/webhooks/{id}",
             get(show).put(update).delete(remove),
         )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&sender),
+            authenticated,
+        ));
+    Ok(api
         .route("/api/v1/emulator/events", post(play))
-        .with_state(Arc::new(sender)))
+        .with_state(sender))
+}
+
+/// Lets through only requests with the API token in `X-AC-Auth-Token`; the
+/// token is never logged.
+async fn authenticated(State(sender): State<Sender>, request: Request, next: Next) -> Response {
+    let values = request
+        .headers()
+        .get_all(AUTH_TOKEN_HEADER)
+        .iter()
+        .map(|value| value.as_bytes());
+    match sender.authenticate(values) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => (StatusCode::UNAUTHORIZED, Json(refused.to_json())).into_response(),
+    }
 }
 
 fn message(status: StatusCode, text: impl std::fmt::Display) -> Answer {
-    (status, Json(json!({"message": text.to_string()})))
+    (status, Json(error_body(status.as_u16(), text)))
 }
 
 fn refused(error: &WebhookError) -> Answer {

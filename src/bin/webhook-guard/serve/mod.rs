@@ -45,7 +45,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
 
-    /// The store key deliveries are signed with
+    /// The store key: what API2Cart deliveries are signed with, and the
+    /// token AmeriCommerce's /api/v1 takes in X-AC-Auth-Token (its
+    /// deliveries are unsigned)
     #[arg(long, value_name = "KEY")]
     store_key: String,
 
@@ -90,7 +92,7 @@ pub(crate) struct Context {
     pub(crate) clock: Arc<dyn Clock>,
     /// Set when started with `--virtual-clock`: the clock `/emulator/clock` moves.
     pub(crate) manual_clock: Option<ManualClock>,
-    /// The key deliveries are signed with.
+    /// The key API2Cart deliveries are signed with; AmeriCommerce's API token.
     pub(crate) store_key: String,
     /// The store id of deliveries and new subscriptions.
     pub(crate) store_id: String,
