@@ -168,7 +168,10 @@ async fn each_fault_is_refused_with_its_status() {
                 .await
                 .unwrap();
             assert_eq!(status(&sent), Some(expected), "{fault}: {sent:?}");
-            assert_eq!(sent.attempt().unwrap().faults(), [fault.clone()]);
+            assert_eq!(
+                sent.attempt().unwrap().faults(),
+                std::slice::from_ref(&fault)
+            );
         }
     }
     let tampered = http
