@@ -12,7 +12,7 @@ use http::Uri;
 use serde_json::{Value, json};
 
 use super::failed_log::FailedWebhook;
-use super::faults::Fault;
+use super::faults::{Fault, faulty_timestamp, tampered};
 use super::journal::{Attempt, SentRequest, TransportFailure, duration_ms};
 use super::payload::{Event, trim_fields};
 use super::sender::Shared;
@@ -366,13 +366,7 @@ fn prepare(
 ) -> Result<Prepared, Box<Refused>> {
     let refuse = |failure: TransportFailure| {
         Box::new(Refused {
-            request: SentRequest {
-                url: callback.to_owned(),
-                target: String::new(),
-                headers: Vec::new(),
-                body: body.clone(),
-                signed_string: Bytes::new(),
-            },
+            request: SentRequest::unsent(callback, body.clone()),
             failure,
         })
     };
@@ -416,7 +410,7 @@ fn prepare(
     if shared.timestamps {
         headers.push((
             names::TIMESTAMP.to_owned(),
-            timestamp(now, faults).to_string(),
+            faulty_timestamp(now, faults).to_string(),
         ));
     }
     for (name, value) in &event.headers {
@@ -510,33 +504,6 @@ pub(crate) fn sign(
     Ok((signature, Bytes::from(signed_string)))
 }
 
-/// `now` moved by the timestamp faults.
-fn timestamp(now: i64, faults: &[Fault]) -> i64 {
-    faults.iter().fold(now, |ts, fault| match fault {
-        Fault::StaleTimestamp { seconds } => {
-            ts.saturating_sub(i64::try_from(*seconds).unwrap_or(i64::MAX))
-        }
-        Fault::FutureTimestamp { seconds } => {
-            ts.saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX))
-        }
-        _ => ts,
-    })
-}
-
-/// `body` with one byte changed: the first digit counts up (9 wraps to 0),
-/// else the first letter changes case, else a space is added. JSON stays JSON.
-fn tampered(body: &[u8]) -> Bytes {
-    let mut out = body.to_vec();
-    if let Some(digit) = out.iter_mut().find(|b| b.is_ascii_digit()) {
-        *digit = if *digit == b'9' { b'0' } else { *digit + 1 };
-    } else if let Some(letter) = out.iter_mut().find(|b| b.is_ascii_alphabetic()) {
-        *letter ^= 0x20;
-    } else {
-        out.push(b' ');
-    }
-    Bytes::from(out)
-}
-
 /// A JSON body of exactly `len` bytes (`{"padding":"xxx..."}`), or `len`
 /// bytes of `x` when too short for that.
 fn padded_body(len: usize) -> Bytes {
@@ -592,36 +559,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tampering_changes_exactly_one_byte() {
-        assert_eq!(&tampered(br#"{"id":"86"}"#)[..], br#"{"id":"96"}"#);
-        assert_eq!(&tampered(br#"{"id":"9"}"#)[..], br#"{"id":"0"}"#);
-        assert_eq!(&tampered(br#"{"a":"b"}"#)[..], br#"{"A":"b"}"#);
-        assert_eq!(&tampered(b"")[..], b" ");
-    }
-
-    #[test]
     fn padded_bodies_have_the_exact_length() {
         for len in [0, 5, 13, 14, 15, 1000] {
             assert_eq!(padded_body(len).len(), len);
         }
         assert_eq!(&padded_body(16)[..], br#"{"padding":"xx"}"#);
         assert!(serde_json::from_slice::<Value>(&padded_body(100)).is_ok());
-    }
-
-    #[test]
-    fn timestamp_faults_move_now() {
-        assert_eq!(
-            timestamp(1000, &[Fault::StaleTimestamp { seconds: 300 }]),
-            700
-        );
-        assert_eq!(
-            timestamp(1000, &[Fault::FutureTimestamp { seconds: 301 }]),
-            1301
-        );
-        assert_eq!(timestamp(1000, &[Fault::WrongKey]), 1000);
-        assert_eq!(
-            timestamp(0, &[Fault::StaleTimestamp { seconds: u64::MAX }]),
-            i64::MIN + 1
-        );
     }
 }

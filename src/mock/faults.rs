@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::DEFAULT_BODY_LIMIT;
 
 /// Something wrong with a delivery, applied on purpose so a test can see how
@@ -52,6 +54,10 @@ pub enum Fault {
     GarbledSignature,
     /// `X-Webhook-Signature` sent twice (the right value both times).
     DuplicatedSignature,
+    /// Standard Webhooks only: a `v1` entry by a key the receiver does not
+    /// hold, before the good ones in `webhook-signature`, as during a key
+    /// rotation. API2Cart sends one signature, so its sender ignores it.
+    ExtraBadSignature,
     /// A signed header changed after signing: `X-Webhook-Store-Id` gets one more digit.
     ChangedSignedHeader,
     /// The same request, byte for byte, sent twice, one after the other.
@@ -102,6 +108,10 @@ impl Fault {
         ),
         ("duplicated-signature", "X-Webhook-Signature sent twice"),
         (
+            "extra-bad-signature",
+            "Standard Webhooks: a bad signature entry before the good ones",
+        ),
+        (
             "changed-signed-header",
             "X-Webhook-Store-Id changed after signing",
         ),
@@ -135,6 +145,7 @@ impl Fault {
             Self::MissingSignature => "missing-signature",
             Self::GarbledSignature => "garbled-signature",
             Self::DuplicatedSignature => "duplicated-signature",
+            Self::ExtraBadSignature => "extra-bad-signature",
             Self::ChangedSignedHeader => "changed-signed-header",
             Self::DuplicateDelivery => "duplicate-delivery",
             Self::ConcurrentDuplicate => "concurrent-duplicate",
@@ -155,6 +166,7 @@ impl Fault {
             Self::MissingSignature => "signature header missing".to_owned(),
             Self::GarbledSignature => "signature not base64".to_owned(),
             Self::DuplicatedSignature => "signature header sent twice".to_owned(),
+            Self::ExtraBadSignature => "a bad signature entry beside the good ones".to_owned(),
             Self::ChangedSignedHeader => "store id changed after signing".to_owned(),
             Self::DuplicateDelivery => "the same delivery twice in a row".to_owned(),
             Self::ConcurrentDuplicate => "the same delivery twice at once".to_owned(),
@@ -246,6 +258,7 @@ impl FromStr for Fault {
             "missing-signature" => no_param(Self::MissingSignature),
             "garbled-signature" => no_param(Self::GarbledSignature),
             "duplicated-signature" => no_param(Self::DuplicatedSignature),
+            "extra-bad-signature" => no_param(Self::ExtraBadSignature),
             "changed-signed-header" => no_param(Self::ChangedSignedHeader),
             "duplicate-delivery" => no_param(Self::DuplicateDelivery),
             "concurrent-duplicate" => no_param(Self::ConcurrentDuplicate),
@@ -286,6 +299,33 @@ impl FromStr for Fault {
     }
 }
 
+/// `now` moved by the timestamp faults.
+pub(crate) fn faulty_timestamp(now: i64, faults: &[Fault]) -> i64 {
+    faults.iter().fold(now, |ts, fault| match fault {
+        Fault::StaleTimestamp { seconds } => {
+            ts.saturating_sub(i64::try_from(*seconds).unwrap_or(i64::MAX))
+        }
+        Fault::FutureTimestamp { seconds } => {
+            ts.saturating_add(i64::try_from(*seconds).unwrap_or(i64::MAX))
+        }
+        _ => ts,
+    })
+}
+
+/// `body` with one byte changed: the first digit counts up (9 wraps to 0),
+/// else the first letter changes case, else a space is added. JSON stays JSON.
+pub(crate) fn tampered(body: &[u8]) -> Bytes {
+    let mut out = body.to_vec();
+    if let Some(digit) = out.iter_mut().find(|b| b.is_ascii_digit()) {
+        *digit = if *digit == b'9' { b'0' } else { *digit + 1 };
+    } else if let Some(letter) = out.iter_mut().find(|b| b.is_ascii_alphabetic()) {
+        *letter ^= 0x20;
+    } else {
+        out.push(b' ');
+    }
+    Bytes::from(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +341,7 @@ mod tests {
             Fault::MissingSignature,
             Fault::GarbledSignature,
             Fault::DuplicatedSignature,
+            Fault::ExtraBadSignature,
             Fault::ChangedSignedHeader,
             Fault::DuplicateDelivery,
             Fault::ConcurrentDuplicate,
@@ -351,5 +392,30 @@ mod tests {
             let err = bad.parse::<Fault>().unwrap_err();
             assert!(err.to_string().contains("known faults"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn tampering_changes_exactly_one_byte() {
+        assert_eq!(&tampered(br#"{"id":"86"}"#)[..], br#"{"id":"96"}"#);
+        assert_eq!(&tampered(br#"{"id":"9"}"#)[..], br#"{"id":"0"}"#);
+        assert_eq!(&tampered(br#"{"a":"b"}"#)[..], br#"{"A":"b"}"#);
+        assert_eq!(&tampered(b"")[..], b" ");
+    }
+
+    #[test]
+    fn timestamp_faults_move_now() {
+        assert_eq!(
+            faulty_timestamp(1000, &[Fault::StaleTimestamp { seconds: 300 }]),
+            700
+        );
+        assert_eq!(
+            faulty_timestamp(1000, &[Fault::FutureTimestamp { seconds: 301 }]),
+            1301
+        );
+        assert_eq!(faulty_timestamp(1000, &[Fault::WrongKey]), 1000);
+        assert_eq!(
+            faulty_timestamp(0, &[Fault::StaleTimestamp { seconds: u64::MAX }]),
+            i64::MIN + 1
+        );
     }
 }

@@ -81,6 +81,18 @@ impl SentRequest {
         head
     }
 
+    /// A request that could not be built, so nothing went on the wire: its
+    /// URL and body only.
+    pub(crate) fn unsent(url: &str, body: Bytes) -> Self {
+        Self {
+            url: url.to_owned(),
+            target: String::new(),
+            headers: Vec::new(),
+            body,
+            signed_string: Bytes::new(),
+        }
+    }
+
     pub(crate) fn to_json(&self) -> Value {
         let mut out = json!({
             "url": self.url,

@@ -31,6 +31,10 @@
 //! - **UP42, seed 004** ([`WorkspaceSender`]): workspace webhooks and
 //!   their "Test a webhook" runs, signed with UP42's recipe and each
 //!   webhook's secret.
+//! - **Standard Webhooks** ([`StandardSender`]): endpoints with one or more
+//!   secrets, `webhook-id`/`webhook-timestamp`/`webhook-signature`, and the
+//!   spec's retries (2xx, 410, `Retry-After`, the example schedule) on the
+//!   sender's clock.
 //! - **A virtual clock**: give the sender and the receiver's
 //!   [`Verifier`](crate::Verifier) clones of one [`ManualClock`], and
 //!   tolerance edges and the 24-hour retention test instantly. Pauses (retry
@@ -106,6 +110,7 @@ mod faults;
 mod journal;
 mod payload;
 mod sender;
+mod standard;
 mod subscriptions;
 mod target;
 mod workspace;
@@ -122,6 +127,10 @@ pub use journal::{
 };
 pub use payload::Event;
 pub use sender::{BuildError, MockSender, MockSenderBuilder, Profile};
+pub use standard::{
+    Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry, SPEC_RETRY_SCHEDULE,
+    StandardError, StandardSender, StandardSenderBuilder, generate_secret,
+};
 pub use subscriptions::{
     ApiError, Fields, NewSubscription, Subscription, SubscriptionFilter, SubscriptionUpdate,
     Subscriptions, SupportedEvent, WebhookId,

@@ -20,6 +20,7 @@ use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use super::journal::{ReceivedResponse, SentRequest, TransportFailure, TransportFailureKind};
+use super::subscriptions::CallbackRule;
 use crate::BoxFuture;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -261,6 +262,18 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
+    /// The URI a delivery to `url` goes to: over HTTP an absolute `http://`
+    /// URL, in process any absolute URL or a path. Refused (nothing sent)
+    /// otherwise.
+    pub(crate) fn resolve(&self, url: &str) -> Result<Uri, TransportFailure> {
+        let rule = match self {
+            Self::Http => CallbackRule::AbsoluteHttp,
+            Self::Service(_) => CallbackRule::AnyOrPath,
+        };
+        rule.parse(url)
+            .map_err(|reason| invalid_request(format!("{url}: {reason}")))
+    }
+
     /// Sends `wire` to `uri` (`url` as the journal names it) within
     /// `timeout`: the request as written, the answer or why there was none,
     /// and the latency. A request `http` cannot build is a failure with

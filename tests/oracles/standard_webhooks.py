@@ -24,6 +24,14 @@ prints one JSON object per line:
 A few lines carry only entries by keys the receiver does not hold
 ("valid": false). The package's `sign` is first checked against the two
 published known answers.
+
+    standard_webhooks.py verify-wire
+
+reads deliveries as a receiver got them (tests/mock_standard.rs), one JSON
+object per line, `{"secret": "whsec_...", "headers": [[name, value], ...],
+"body_b64": str}`, has the package's `Webhook(secret).verify(body, headers)`
+judge each one now, and prints `{"accepted": bool, "error": str | null}` per
+line.
 """
 
 import base64
@@ -219,7 +227,25 @@ def ed25519_line(rng):
     return line("ed25519", msg_id, timestamp, body, keys, [whpk(held_private)], entries, valid, valid_v1)
 
 
+def verify_wire():
+    for raw in sys.stdin:
+        if not raw.strip():
+            continue
+        delivery = json.loads(raw)
+        headers = {name: value for name, value in delivery["headers"]}
+        body = base64.b64decode(delivery["body_b64"])
+        try:
+            Webhook(delivery["secret"]).verify(body, headers, json_parse=False)
+            verdict = {"accepted": True, "error": None}
+        except Exception as error:  # the package's WebhookVerificationError and kin
+            verdict = {"accepted": False, "error": f"{type(error).__name__}: {error}"}
+        sys.stdout.write(json.dumps(verdict) + "\n")
+
+
 def main():
+    if sys.argv[1:] == ["verify-wire"]:
+        verify_wire()
+        return
     seed, count = int(sys.argv[1]), int(sys.argv[2])
     ed25519_count = int(sys.argv[3]) if len(sys.argv) > 3 else max(count // 10, 1)
     rng = random.Random(seed)

@@ -25,7 +25,6 @@ pub use webhook::{
 };
 
 use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
-use super::subscriptions::CallbackRule;
 use super::target::{self, MockBody, Transport, WireRequest, invalid_request};
 use crate::digest::content_digest;
 use crate::{Action, Clock, Entity, SystemClock, up42};
@@ -527,13 +526,7 @@ impl WorkspaceSender {
                     .await
             }
             Err(failure) => (
-                SentRequest {
-                    url: webhook.url.clone(),
-                    target: String::new(),
-                    headers: Vec::new(),
-                    body,
-                    signed_string: Bytes::new(),
-                },
+                SentRequest::unsent(&webhook.url, body),
                 Err(failure),
                 Duration::ZERO,
             ),
@@ -584,13 +577,7 @@ fn prepare(
     body: &Bytes,
     now: i64,
 ) -> Result<(Uri, WireRequest, Bytes), TransportFailure> {
-    let rule = match shared.transport {
-        Transport::Http => CallbackRule::AbsoluteHttp,
-        Transport::Service(_) => CallbackRule::AnyOrPath,
-    };
-    let uri = rule
-        .parse(&webhook.url)
-        .map_err(|reason| invalid_request(format!("{}: {reason}", webhook.url)))?;
+    let uri = shared.transport.resolve(&webhook.url)?;
     let mut headers = Vec::with_capacity(6);
     if let Some(authority) = uri.authority() {
         headers.push(("Host".to_owned(), authority.as_str().to_owned()));

@@ -9,12 +9,14 @@
 //!   `emulator/store_reachable.json`), [`api2cart`];
 //! - `/api/v1/...`: AmeriCommerce (`webhooks`, `emulator/events`), [`americommerce`];
 //! - `/webhooks/events`, `/workspaces/...`: UP42, seed 004 (webhooks and test runs), [`workspace`];
+//! - `/standard/...`: Standard Webhooks (endpoints, messages, retries), [`standard`];
 //! - `/emulator/clock`: the virtual clock, when started with `--virtual-clock`.
 
 mod americommerce;
 mod api2cart;
 mod clock;
 mod idempotency;
+mod standard;
 mod workspace;
 
 use std::io::{self, Write as _};
@@ -35,7 +37,8 @@ use crate::{CliError, EXIT_OK, Outcome};
 /// account.failed_webhooks.json; POST /v1.0/emulator/event.json plays a
 /// store event), AmeriCommerce under /api/v1 (webhooks; POST
 /// /api/v1/emulator/events), UP42 at /webhooks/events and /workspaces
-/// (webhooks and their test runs). Every delivery attempt is logged on
+/// (webhooks and their test runs), Standard Webhooks under /standard
+/// (endpoints, messages, retries on the server's clock). Every delivery attempt is logged on
 /// stdout, one line each. Runs until interrupted (Ctrl-C).
 #[derive(Debug, Args)]
 #[command(after_long_help = SERVE_EXAMPLES)]
@@ -147,6 +150,7 @@ async fn serve(bind: SocketAddr, context: Context) -> Result<(), CliError> {
     let app = api2cart::router(&context)?
         .merge(americommerce::router(&context)?)
         .merge(workspace::router(&context)?)
+        .merge(standard::router(&context)?)
         .merge(clock::router(&context));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
