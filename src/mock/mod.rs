@@ -103,14 +103,17 @@
 //! [`ManualClock`]: crate::ManualClock
 
 pub mod americommerce;
+mod clock;
 mod conformance;
 mod delivery;
 mod failed_log;
 mod faults;
 mod journal;
 mod payload;
+mod policy;
 mod sender;
 mod standard;
+mod state;
 mod subscriptions;
 mod target;
 mod workspace;
@@ -118,15 +121,17 @@ mod workspace;
 pub use conformance::{
     CaseResult, Conformance, ConformanceCase, ConformanceReport, ReceiverPolicy,
 };
-pub use delivery::{Delivery, DeliveryOutcome, LostConnection};
+pub use delivery::LostConnection;
 pub use failed_log::{FailedQuery, FailedWebhook, FailedWebhooks};
 pub use faults::{Fault, ParseFaultError};
 pub use journal::{
-    Attempt, AttemptOutcome, Expectation, Journal, ReceivedResponse, SentRequest, Times,
-    TransportFailure, TransportFailureKind, UnmetExpectation, UnmetExpectations, WaitTimeout,
+    Attempt, AttemptOutcome, Delivery, DeliveryOutcome, Expectation, Journal, ReceivedResponse,
+    SentRequest, Times, TransportFailure, TransportFailureKind, UnmetExpectation,
+    UnmetExpectations, WaitTimeout,
 };
 pub use payload::Event;
-pub use sender::{BuildError, MockSender, MockSenderBuilder, Profile};
+pub use policy::Profile;
+pub use sender::{BuildError, MockSender, MockSenderBuilder};
 pub use standard::{
     Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry, SPEC_RETRY_SCHEDULE,
     StandardError, StandardSender, StandardSenderBuilder, generate_secret,

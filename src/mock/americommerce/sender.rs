@@ -3,7 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,11 +14,8 @@ use serde_json::Value;
 use tower_service::Service;
 
 use super::auth::{ApiToken, Unauthorized};
-use super::cache::ReplyCache;
-use super::dispatch::{self, Dispatch, Exchange};
-use super::webhooks::{
-    NewWebhook, Store, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate,
-};
+use super::dispatch::{self, Dispatch, Exchange, Shared, State};
+use super::webhooks::{NewWebhook, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate};
 use crate::americommerce::EventType;
 use crate::mock::journal::Recent;
 use crate::mock::target::{self, MockBody, Transport};
@@ -133,31 +130,6 @@ impl AmeriCommerceSenderBuilder {
                 }),
             }),
         }
-    }
-}
-
-/// What a sender shares with its dispatches.
-pub(super) struct Shared {
-    api_token: ApiToken,
-    pub(super) store_id: String,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) transport: Transport,
-    pub(super) rule: UrlRule,
-    pub(super) timeout: Duration,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct State {
-    pub(super) webhooks: Store,
-    pub(super) cache: ReplyCache,
-    pub(super) exchanges: Recent<Exchange>,
-}
-
-impl Shared {
-    pub(super) fn state(&self) -> MutexGuard<'_, State> {
-        // No update here leaves the state half-done if a test panics.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

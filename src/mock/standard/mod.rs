@@ -28,22 +28,10 @@ use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
 use super::target::{self, MockBody, Transport, WireRequest};
 use crate::standard::names;
 use crate::{Action, Clock, Entity, SigningKey, SystemClock};
-use endpoint::{Secret, checked_id};
+use endpoint::{SUPPORTED_FAULTS, Secret, checked_id};
 use policy::{Rng, Verdict, jittered};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// The faults the sender plays, by name.
-const SUPPORTED_FAULTS: [&str; 8] = [
-    "wrong-key",
-    "tampered-body",
-    "stale-timestamp",
-    "future-timestamp",
-    "missing-signature",
-    "garbled-signature",
-    "extra-bad-signature",
-    "slow-body",
-];
 
 /// The key of [`Fault::WrongKey`] and [`Fault::ExtraBadSignature`] entries:
 /// 24 bytes no receiver holds.
@@ -754,7 +742,7 @@ impl StandardSender {
             delivery: pending.dispatch,
             number: pending.attempt,
             copy: 1,
-            webhook_id: None,
+            subscription: None,
             entity,
             action,
             sent_at: now,

@@ -538,7 +538,7 @@ impl WorkspaceSender {
             delivery: shared.next_delivery.fetch_add(1, Ordering::Relaxed) + 1,
             number: 1,
             copy: 1,
-            webhook_id: None,
+            subscription: None,
             entity: Entity::parse(event.entity()),
             action: Action::parse(event.action()),
             sent_at: now,

@@ -1,7 +1,7 @@
 //! RFC 3339 timestamps for the vendor's JSON (`2022-02-18T15:12:18.668452Z`)
 //! from the crate's whole-second clock, without a date-time dependency.
 
-use crate::mock::failed_log::civil_from_days;
+use crate::mock::clock::civil_from_days;
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years RFC 3339 can write.
 const MIN: i64 = -62_167_219_200;
