@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use http::Uri;
 use serde_json::{Value, json};
 
-use super::clock::civil_from_days;
-use super::journal::{Attempt, Delivery, Expectation};
-use super::target::CallbackRule;
+use crate::mock::clock::civil_from_days;
+use crate::mock::journal::{Attempt, Delivery, Expectation};
+use crate::mock::target::CallbackRule;
 use crate::{Action, Clock, Entity};
 
 /// The vendor's most entities per `list` page, and the default page size.

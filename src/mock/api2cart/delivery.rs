@@ -11,12 +11,12 @@ use bytes::Bytes;
 use http::Uri;
 
 use super::failed_log::FailedWebhook;
-use super::faults::{Fault, faulty_timestamp, tampered};
-use super::journal::{Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure};
 use super::payload::{Event, trim_fields};
 use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
-use super::target::{WireRequest, invalid_request};
+use crate::mock::faults::{Fault, faulty_timestamp, tampered};
+use crate::mock::journal::{Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure};
+use crate::mock::target::{WireRequest, invalid_request};
 use crate::{ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names};
 
 /// Why the vendor could not reach the store, as its lost-connection notices

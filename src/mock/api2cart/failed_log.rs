@@ -206,7 +206,7 @@ impl FailedLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::subscriptions::format_utc;
+    use crate::mock::api2cart::subscriptions::format_utc;
 
     #[test]
     fn formats_utc_like_php() {

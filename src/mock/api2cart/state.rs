@@ -9,11 +9,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::failed_log::FailedLog;
-use super::journal::{Expectation, Journal};
 use super::policy::Profile;
 use super::subscriptions::Registry;
-use super::target::Transport;
 use crate::SigningKey;
+use crate::mock::journal::{Expectation, Journal};
+use crate::mock::target::Transport;
 
 #[derive(Debug, Default)]
 pub(crate) struct Expectations {

@@ -12,13 +12,13 @@ use tower_service::Service;
 
 use super::delivery::{self, LostConnection, Mode, Route};
 use super::failed_log::{FailedLog, FailedQuery, FailedWebhooks};
-use super::journal::Delivery;
-use super::journal::{self, Expectation, Journal, UnmetExpectations};
 use super::payload::Event;
 use super::policy::Profile;
 use super::state::{Expectations, Shared, lock};
 use super::subscriptions::{ApiError, Registry, Store, Subscriptions, SupportedEvent};
-use super::target::{self, CallbackRule, MockBody, Transport};
+use crate::mock::journal::Delivery;
+use crate::mock::journal::{self, Expectation, Journal, UnmetExpectations};
+use crate::mock::target::{self, CallbackRule, MockBody, Transport};
 use crate::{Clock, SigningKey, SystemClock};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -266,7 +266,7 @@ impl MockSenderBuilder {
 /// panic that shows what was expected, what happened and the journal
 /// (unless the thread is already panicking).
 ///
-/// See the [module docs](super) for an example.
+/// See the [module docs](crate::mock) for an example.
 pub struct MockSender {
     shared: Arc<Shared>,
 }
