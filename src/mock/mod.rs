@@ -105,6 +105,7 @@
 // The engine: transport, journal, faults, calendar. Vendors sit on top,
 // one module each, holding their policy, API and payloads.
 mod clock;
+mod delivering;
 mod faults;
 mod journal;
 mod target;

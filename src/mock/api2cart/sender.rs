@@ -6,22 +6,17 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use http::{Request, Response};
-use http_body::Body;
-use tower_service::Service;
-
 use super::delivery::{self, LostConnection, Mode, Route};
 use super::failed_log::{FailedLog, FailedQuery, FailedWebhooks};
 use super::payload::Event;
 use super::policy::Profile;
 use super::state::{Expectations, Shared, lock};
 use super::subscriptions::{ApiError, Registry, Store, Subscriptions, SupportedEvent};
+use crate::mock::delivering::{Delivering, delivering_setters};
 use crate::mock::journal::Delivery;
 use crate::mock::journal::{self, Expectation, Journal, UnmetExpectations};
-use crate::mock::target::{self, CallbackRule, MockBody, Transport};
-use crate::{Clock, SigningKey, SystemClock};
-
-type BoxError = Box<dyn StdError + Send + Sync>;
+use crate::mock::target::{CallbackRule, Transport};
+use crate::{Clock, SigningKey};
 
 /// Why [`MockSenderBuilder::build`] failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,17 +51,15 @@ impl StdError for BuildError {}
 
 /// Configures a [`MockSender`]; made by [`MockSender::builder`].
 pub struct MockSenderBuilder {
+    /// Clock, transport, attempt timeout, journal limit.
+    delivering: Delivering<Option<Transport>>,
     key: SigningKey,
     store_id: String,
     profile: Profile,
-    clock: Arc<dyn Clock>,
-    transport: Option<Transport>,
     callback: Option<String>,
-    timeout: Duration,
     retry_delay: Duration,
     timestamps: bool,
     supported_events: Vec<SupportedEvent>,
-    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for MockSenderBuilder {
@@ -75,10 +68,10 @@ impl fmt::Debug for MockSenderBuilder {
             .field("key", &self.key)
             .field("store_id", &self.store_id)
             .field("profile", &self.profile)
-            .field("clock", &self.clock)
-            .field("transport", &self.transport)
+            .field("clock", &self.delivering.clock)
+            .field("transport", &self.delivering.transport)
             .field("callback", &self.callback)
-            .field("journal_limit", &self.journal_limit)
+            .field("journal_limit", &self.delivering.journal_limit)
             .finish_non_exhaustive()
     }
 }
@@ -93,33 +86,44 @@ impl MockSenderBuilder {
         self.http().callback(url)
     }
 
-    /// Delivers over real HTTP/1.1 like [`url`](Self::url), but to each
-    /// subscription's own callback, with no default unless
-    /// [`callback`](Self::callback) gives one: a stand-in for the vendor
-    /// serving many receivers. Without a default, `webhook.create` refuses a
-    /// subscription with no callback, and every attempt of
-    /// [`MockSender::send`] fails (nothing is sent).
-    #[must_use]
-    pub fn http(mut self) -> Self {
-        self.transport = Some(Transport::Http);
-        self
-    }
-
-    /// Delivers straight into `service` (an axum `Router`, a tower stack),
-    /// without a socket. Requests go to the [`callback`](Self::callback)
-    /// (default `/`) and carry a `Host` header when it is an absolute URL.
-    #[must_use]
-    pub fn service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.transport = Some(Transport::Service(target::erase(service)));
-        self
+    delivering_setters! {
+        /// Where "now" comes from for timestamps, the failed log's 24 hours and
+        /// subscription dates (default: the system clock).
+        ///
+        /// Give the same [`ManualClock`](crate::ManualClock) (a clone) to the
+        /// receiver's [`Verifier`](crate::Verifier): both then see the same
+        /// virtual time, tolerance edges are exact, and a day passes with
+        /// `clock.advance(86_400)`.
+        fn clock;
+        /// Delivers over real HTTP/1.1 like [`url`](Self::url), but to each
+        /// subscription's own callback, with no default unless
+        /// [`callback`](Self::callback) gives one: a stand-in for the vendor
+        /// serving many receivers. Without a default, `webhook.create` refuses a
+        /// subscription with no callback, and every attempt of
+        /// [`MockSender::send`] fails (nothing is sent).
+        fn http;
+        /// Delivers straight into `service` (an axum `Router`, a tower stack),
+        /// without a socket. Requests go to the [`callback`](Self::callback)
+        /// (default `/`) and carry a `Host` header when it is an absolute URL.
+        fn service;
+        /// How long an attempt may take before it counts as failed (default 10 s,
+        /// in tokio's clock).
+        ///
+        /// Over HTTP under `tokio::time::pause`, tokio jumps the clock ahead while
+        /// the runtime waits on the socket, so the timeout fires at once: pause
+        /// time only with [`service`](Self::service) targets.
+        fn attempt_timeout;
+        /// Keeps only the `limit` most recent attempts, and the `limit` most
+        /// recent finished deliveries, in the [`journal`](MockSender::journal),
+        /// dropping the oldest (default: keeps everything).
+        ///
+        /// [`Journal::wait_for`] and [`Journal::wait_for_deliveries`] still count
+        /// everything (and return what is kept), and [`Journal::total_attempts`]
+        /// says how many there were; expectations and everything else the
+        /// journal returns see only what is kept. So it is meant for
+        /// long-running use such as `webhook-guard serve`, whose memory would
+        /// otherwise grow with every delivery, not for tests with expectations.
+        fn journal_limit;
     }
 
     /// Where [`MockSender::send`] delivers, and the default callback of new
@@ -142,31 +146,6 @@ impl MockSenderBuilder {
     #[must_use]
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = profile;
-        self
-    }
-
-    /// Where "now" comes from for timestamps, the failed log's 24 hours and
-    /// subscription dates (default: the system clock).
-    ///
-    /// Give the same [`ManualClock`](crate::ManualClock) (a clone) to the
-    /// receiver's [`Verifier`](crate::Verifier): both then see the same
-    /// virtual time, tolerance edges are exact, and a day passes with
-    /// `clock.advance(86_400)`.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// How long an attempt may take before it counts as failed (default 10 s,
-    /// in tokio's clock).
-    ///
-    /// Over HTTP under `tokio::time::pause`, tokio jumps the clock ahead while
-    /// the runtime waits on the socket, so the timeout fires at once: pause
-    /// time only with [`service`](Self::service) targets.
-    #[must_use]
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
         self
     }
 
@@ -193,25 +172,9 @@ impl MockSenderBuilder {
         self
     }
 
-    /// Keeps only the `limit` most recent attempts, and the `limit` most
-    /// recent finished deliveries, in the [`journal`](MockSender::journal),
-    /// dropping the oldest (default: keeps everything).
-    ///
-    /// [`Journal::wait_for`] and [`Journal::wait_for_deliveries`] still count
-    /// everything (and return what is kept), and [`Journal::total_attempts`]
-    /// says how many there were; expectations and everything else the
-    /// journal returns see only what is kept. So it is meant for
-    /// long-running use such as `webhook-guard serve`, whose memory would
-    /// otherwise grow with every delivery, not for tests with expectations.
-    #[must_use]
-    pub fn journal_limit(mut self, limit: usize) -> Self {
-        self.journal_limit = Some(limit);
-        self
-    }
-
     /// The sender.
     pub fn build(self) -> Result<MockSender, BuildError> {
-        let transport = self.transport.ok_or(BuildError::NoTarget)?;
+        let transport = self.delivering.transport.ok_or(BuildError::NoTarget)?;
         let rule = match transport {
             Transport::Http => CallbackRule::AbsoluteHttp,
             Transport::Service(_) => CallbackRule::AnyOrPath,
@@ -236,13 +199,13 @@ impl MockSenderBuilder {
                 profile: self.profile,
                 key: RwLock::new(self.key),
                 transport,
-                timeout: self.timeout,
+                timeout: self.delivering.timeout,
                 retry_delay: self.retry_delay,
                 timestamps: self.timestamps,
-                journal: Journal::with_limit(self.journal_limit),
+                journal: Journal::with_limit(self.delivering.journal_limit),
                 registry: Registry {
                     store_id: self.store_id,
-                    clock: self.clock,
+                    clock: self.delivering.clock,
                     rule,
                     callback,
                     supported_events: self.supported_events,
@@ -293,14 +256,11 @@ impl MockSender {
             key: SigningKey::new("store key", store_key),
             store_id: "1".to_owned(),
             profile: Profile::default(),
-            clock: Arc::new(SystemClock),
-            transport: None,
+            delivering: Delivering::new(None, Duration::from_secs(10)),
             callback: None,
-            timeout: Duration::from_secs(10),
             retry_delay: Duration::ZERO,
             timestamps: true,
             supported_events: SupportedEvent::defaults(),
-            journal_limit: None,
         }
     }
 
