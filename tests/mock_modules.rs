@@ -26,6 +26,11 @@
 //!
 //! Paths outside `crate::mock` (the verifier core, other crates) are the
 //! floor below and never part of a circle here.
+//!
+//! On the same graph, the floors: the engine (the files directly in
+//! `src/mock/`: transport, journal, faults, clock, builder settings) names
+//! no vendor, and a vendor (a directory: `api2cart/`, `americommerce/`,
+//! `standard/`, `up42/`) names no other vendor.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -61,26 +66,7 @@ type Evidence = BTreeMap<(ModPath, ModPath), Vec<String>>;
 
 #[test]
 fn mock_modules_import_no_circle() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    collect(&root.join("mock"), &mut files);
-    assert!(
-        files.len() > 5,
-        "src/mock/ not found under {}",
-        root.display()
-    );
-    let sources: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            let rel = f
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, fs::read_to_string(f).unwrap())
-        })
-        .collect();
-    let evidence = edges(&sources);
+    let evidence = edges(&mock_sources());
     let cycles = circles(&evidence);
     let mut report = String::new();
     for cycle in &cycles {
@@ -612,4 +598,62 @@ fn strip(src: &str) -> String {
         }
     }
     out
+}
+
+/// The floors: the engine (the files directly in `src/mock/`) names no
+/// vendor, and no vendor (a directory of `src/mock/`) names another.
+#[test]
+fn engine_below_vendors_and_vendors_apart() {
+    let sources = mock_sources();
+    let vendors: BTreeSet<String> = sources
+        .iter()
+        .filter_map(|(file, _)| {
+            let (vendor, _) = file.strip_prefix("mock/")?.split_once('/')?;
+            Some(vendor.to_string())
+        })
+        .collect();
+    let vendor_of = |m: &ModPath| m.get(1).filter(|s| vendors.contains(*s)).cloned();
+    let wrong: Vec<String> = edges(&sources)
+        .iter()
+        .filter(|((from, to), _)| match (vendor_of(from), vendor_of(to)) {
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        })
+        .map(|((from, to), why)| {
+            format!(
+                "{} -> {}: {}",
+                from.join("::"),
+                to.join("::"),
+                why.join("; ")
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "imports across floors:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Every file under `src/mock/`, as (path below `src/`, text).
+fn mock_sources() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    collect(&root.join("mock"), &mut files);
+    assert!(
+        files.len() > 5,
+        "src/mock/ not found under {}",
+        root.display()
+    );
+    files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(&root).unwrap().to_string_lossy();
+            (
+                rel.replace(std::path::MAIN_SEPARATOR, "/"),
+                fs::read_to_string(f).unwrap(),
+            )
+        })
+        .collect()
 }
