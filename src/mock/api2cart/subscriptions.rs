@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use http::Uri;
 use serde_json::{Value, json};
 
-use crate::mock::clock::civil_from_days;
+use crate::mock::clock::utc_date_time;
 use crate::mock::journal::{Attempt, Delivery, Expectation};
 use crate::mock::target::CallbackRule;
 use crate::{Action, Clock, Entity};
@@ -795,15 +795,7 @@ pub(crate) fn vendor_time(unix: i64) -> Value {
 
 /// `2025-11-23T12:13:20+0000`.
 pub(crate) fn format_utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    utc_date_time(unix, "+0000")
 }
 
 #[cfg(test)]
