@@ -13,9 +13,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::delivery::{Delivery, DeliveryOutcome};
 use super::faults::Fault;
-use super::subscriptions::WebhookId;
 use crate::{Action, Entity, names};
 
 /// The request of one attempt, as the mock put it on the wire.
@@ -264,7 +262,8 @@ pub struct Attempt {
     pub(crate) delivery: u64,
     pub(crate) number: u32,
     pub(crate) copy: u32,
-    pub(crate) webhook_id: Option<WebhookId>,
+    /// The vendor's id of the subscription it was sent for.
+    pub(crate) subscription: Option<u64>,
     pub(crate) entity: Entity,
     pub(crate) action: Action,
     pub(crate) sent_at: i64,
@@ -289,11 +288,6 @@ impl Attempt {
     /// 1, or 2 for the second copy of a duplicated delivery.
     pub fn copy(&self) -> u32 {
         self.copy
-    }
-
-    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
-    pub fn webhook_id(&self) -> Option<WebhookId> {
-        self.webhook_id
     }
 
     /// The event's entity.
@@ -367,7 +361,7 @@ impl Attempt {
             "delivery": self.delivery,
             "attempt": self.number,
             "copy": self.copy,
-            "webhook_id": self.webhook_id.map(WebhookId::get),
+            "webhook_id": self.subscription,
             "entity": self.entity.as_str(),
             "action": self.action.as_str(),
             "sent_at": self.sent_at,
@@ -491,6 +485,95 @@ impl<T: Clone> Recent<T> {
     /// The kept items, oldest first.
     pub(crate) fn to_vec(&self) -> Vec<T> {
         self.items.iter().cloned().collect()
+    }
+}
+
+/// How one delivery ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// Delivered: attempt `attempt` was answered 200.
+    Delivered {
+        /// Which attempt (1 or 2).
+        attempt: u32,
+    },
+    /// Every attempt failed; the event is in the failed log (unless sent by
+    /// the conformance runner, which logs nothing).
+    Failed,
+}
+
+/// One event sent to one callback: its attempts and how it ended.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub(crate) id: u64,
+    /// The vendor's id of the subscription it was sent for.
+    pub(crate) subscription: Option<u64>,
+    pub(crate) entity: Entity,
+    pub(crate) action: Action,
+    pub(crate) callback: String,
+    pub(crate) attempts: Vec<Attempt>,
+    pub(crate) outcome: DeliveryOutcome,
+}
+
+impl Delivery {
+    /// Numbered from 1 per sender.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The event's entity.
+    pub fn entity(&self) -> &Entity {
+        &self.entity
+    }
+
+    /// The event's action.
+    pub fn action(&self) -> &Action {
+        &self.action
+    }
+
+    /// Where it went.
+    pub fn callback(&self) -> &str {
+        &self.callback
+    }
+
+    /// Every attempt, in order (duplicate copies included).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// How it ended.
+    pub fn outcome(&self) -> DeliveryOutcome {
+        self.outcome
+    }
+
+    /// True when some attempt was answered 200.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.outcome, DeliveryOutcome::Delivered { .. })
+    }
+
+    /// The status of each attempt (`None` where there was no answer).
+    pub fn statuses(&self) -> Vec<Option<u16>> {
+        self.attempts.iter().map(Attempt::status).collect()
+    }
+
+    /// The delivery and its journal entries as JSON (what `webhook-guard send
+    /// --json` prints).
+    pub fn to_json(&self) -> Value {
+        let (delivered, attempt) = match self.outcome {
+            DeliveryOutcome::Delivered { attempt } => (true, Some(attempt)),
+            DeliveryOutcome::Failed => (false, None),
+        };
+        json!({
+            "delivery": self.id,
+            "webhook_id": self.subscription,
+            "entity": self.entity.as_str(),
+            "action": self.action.as_str(),
+            "callback": self.callback,
+            "delivered": delivered,
+            "delivered_on_attempt": attempt,
+            "latency_ms": duration_ms(self.attempts.iter().map(Attempt::latency).sum()),
+            "attempts": self.attempts.iter().map(Attempt::to_json).collect::<Vec<_>>(),
+        })
     }
 }
 
@@ -836,7 +919,7 @@ pub struct Expectation {
     delivered: Option<bool>,
     entity: Option<Entity>,
     action: Option<Action>,
-    webhook: Option<WebhookId>,
+    subscription: Option<u64>,
     times: Times,
 }
 
@@ -849,7 +932,7 @@ impl Expectation {
             delivered: None,
             entity: None,
             action: None,
-            webhook: None,
+            subscription: None,
             times: Times::at_least(1),
         }
     }
@@ -902,10 +985,10 @@ impl Expectation {
         self
     }
 
-    /// Only those sent for subscription `webhook`.
+    /// Only those sent for the vendor's subscription `id`.
     #[must_use]
-    pub fn webhook(mut self, webhook: WebhookId) -> Self {
-        self.webhook = Some(webhook);
+    pub(crate) fn subscription(mut self, id: u64) -> Self {
+        self.subscription = Some(id);
         self
     }
 
@@ -942,7 +1025,7 @@ impl Expectation {
         if let Some(action) = &self.action {
             filters.push(format!("action {action}"));
         }
-        if let Some(webhook) = self.webhook {
+        if let Some(webhook) = self.subscription {
             filters.push(format!("webhook {webhook}"));
         }
         if !filters.is_empty() {
@@ -951,10 +1034,10 @@ impl Expectation {
         text
     }
 
-    fn matches(&self, entity: &Entity, action: &Action, webhook: Option<WebhookId>) -> bool {
+    fn matches(&self, entity: &Entity, action: &Action, subscription: Option<u64>) -> bool {
         self.entity.as_ref().is_none_or(|e| e == entity)
             && self.action.as_ref().is_none_or(|a| a == action)
-            && self.webhook.is_none_or(|w| Some(w) == webhook)
+            && self.subscription.is_none_or(|w| Some(w) == subscription)
     }
 
     /// How many of what it counts are in `journal`: only what it keeps, so
@@ -965,13 +1048,13 @@ impl Expectation {
             Subject::Attempts => state
                 .attempts
                 .iter()
-                .filter(|a| self.matches(&a.entity, &a.action, a.webhook_id))
+                .filter(|a| self.matches(&a.entity, &a.action, a.subscription))
                 .filter(|a| self.status.is_none_or(|s| a.status() == Some(s)))
                 .count(),
             Subject::Deliveries => state
                 .deliveries
                 .iter()
-                .filter(|d| self.matches(d.entity(), d.action(), d.webhook_id()))
+                .filter(|d| self.matches(d.entity(), d.action(), d.subscription))
                 .filter(|d| {
                     self.delivered.is_none_or(|want| {
                         want == matches!(d.outcome(), DeliveryOutcome::Delivered { .. })
@@ -1102,7 +1185,7 @@ mod tests {
             delivery: n,
             number: 1,
             copy: 1,
-            webhook_id: None,
+            subscription: None,
             entity: Entity::Product,
             action: Action::Add,
             sent_at: 0,

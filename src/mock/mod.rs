@@ -102,41 +102,37 @@
 //! [`Signer`]: crate::Signer
 //! [`ManualClock`]: crate::ManualClock
 
-pub mod americommerce;
-mod conformance;
-mod delivery;
-mod failed_log;
+// The engine: transport, journal, faults, calendar. Vendors sit on top,
+// one module each, holding their policy, API and payloads.
+mod clock;
+mod delivering;
 mod faults;
 mod journal;
-mod payload;
-mod sender;
-mod standard;
-mod subscriptions;
 mod target;
-mod workspace;
 
-pub use conformance::{
-    CaseResult, Conformance, ConformanceCase, ConformanceReport, ReceiverPolicy,
+pub mod americommerce;
+mod api2cart;
+mod standard;
+mod up42;
+
+pub use api2cart::{
+    ApiError, BuildError, CaseResult, Conformance, ConformanceCase, ConformanceReport, Event,
+    FailedQuery, FailedWebhook, FailedWebhooks, Fields, LostConnection, MockSender,
+    MockSenderBuilder, NewSubscription, Profile, ReceiverPolicy, Subscription, SubscriptionFilter,
+    SubscriptionUpdate, Subscriptions, SupportedEvent, WebhookId,
 };
-pub use delivery::{Delivery, DeliveryOutcome, LostConnection};
-pub use failed_log::{FailedQuery, FailedWebhook, FailedWebhooks};
 pub use faults::{Fault, ParseFaultError};
 pub use journal::{
-    Attempt, AttemptOutcome, Expectation, Journal, ReceivedResponse, SentRequest, Times,
-    TransportFailure, TransportFailureKind, UnmetExpectation, UnmetExpectations, WaitTimeout,
+    Attempt, AttemptOutcome, Delivery, DeliveryOutcome, Expectation, Journal, ReceivedResponse,
+    SentRequest, Times, TransportFailure, TransportFailureKind, UnmetExpectation,
+    UnmetExpectations, WaitTimeout,
 };
-pub use payload::Event;
-pub use sender::{BuildError, MockSender, MockSenderBuilder, Profile};
 pub use standard::{
     Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry, SPEC_RETRY_SCHEDULE,
     StandardError, StandardSender, StandardSenderBuilder, generate_secret,
 };
-pub use subscriptions::{
-    ApiError, Fields, NewSubscription, Subscription, SubscriptionFilter, SubscriptionUpdate,
-    Subscriptions, SupportedEvent, WebhookId,
-};
 pub use target::{MockBody, post_once};
-pub use workspace::{
+pub use up42::{
     NewWorkspaceWebhook, TestResult, TestRun, WorkspaceError, WorkspaceEvent, WorkspaceSender,
     WorkspaceSenderBuilder, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };

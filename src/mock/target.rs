@@ -20,7 +20,6 @@ use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use super::journal::{ReceivedResponse, SentRequest, TransportFailure, TransportFailureKind};
-use super::subscriptions::CallbackRule;
 use crate::BoxFuture;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -539,6 +538,34 @@ where
 
     fn name(&self) -> &'static str {
         std::any::type_name::<S>()
+    }
+}
+
+/// How callbacks must look for the sender's transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallbackRule {
+    /// Over HTTP: an absolute `http://` URL.
+    AbsoluteHttp,
+    /// In process: an absolute URL of any scheme, or a path.
+    AnyOrPath,
+}
+
+impl CallbackRule {
+    /// Parses `callback` for this rule.
+    pub(crate) fn parse(self, callback: &str) -> Result<Uri, &'static str> {
+        let uri: Uri = callback.parse().map_err(|_| "not a URL")?;
+        match (self, uri.scheme_str(), uri.authority()) {
+            (Self::AbsoluteHttp, Some("http"), Some(_)) => Ok(uri),
+            (Self::AbsoluteHttp, Some(_), Some(_)) => {
+                Err("the mock delivers over plain HTTP only (http://...)")
+            }
+            (Self::AbsoluteHttp, _, _) => {
+                Err("over HTTP the callback must be an absolute http:// URL")
+            }
+            (Self::AnyOrPath, Some(_), Some(_)) => Ok(uri),
+            (Self::AnyOrPath, None, None) if callback.starts_with('/') => Ok(uri),
+            (Self::AnyOrPath, _, _) => Err("expected an absolute URL or a path starting with /"),
+        }
     }
 }
 

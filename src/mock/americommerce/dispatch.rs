@@ -4,17 +4,19 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::cache::CachedReply;
-use super::sender::Shared;
-use super::webhooks::{FailureType, Webhook, WebhookId};
+use super::auth::ApiToken;
+use super::cache::{CachedReply, ReplyCache};
+use super::webhooks::{FailureType, Store, UrlRule, Webhook, WebhookId};
+use crate::Clock;
 use crate::americommerce::EventType;
-use crate::mock::journal::{ReceivedResponse, SentRequest, TransportFailure, duration_ms};
-use crate::mock::target::WireRequest;
+use crate::mock::journal::{ReceivedResponse, Recent, SentRequest, TransportFailure, duration_ms};
+use crate::mock::target::{Transport, WireRequest, invalid_request};
 
 /// Why sending to a subscription (or its fallback) failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -530,7 +532,7 @@ impl Event<'_> {
         let uri = shared
             .rule
             .parse("url", url)
-            .map_err(|e| crate::mock::target::invalid_request(e.to_string()))?;
+            .map_err(|e| invalid_request(e.to_string()))?;
         let mut headers = Vec::with_capacity(3);
         if let Some(authority) = uri.authority() {
             headers.push(("Host".to_owned(), authority.as_str().to_owned()));
@@ -558,5 +560,31 @@ fn judged(exchange: &Exchange, fell_back: bool) -> HookResult {
             failure: HookFailure::NoResponse(failure.clone()),
             fell_back,
         },
+    }
+}
+
+/// What a sender shares with its dispatches: its settings, and the
+/// subscriptions, reply cache and exchange list they read and write.
+pub(super) struct Shared {
+    pub(super) api_token: ApiToken,
+    pub(super) store_id: String,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) transport: Transport,
+    pub(super) rule: UrlRule,
+    pub(super) timeout: Duration,
+    pub(super) state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub(super) webhooks: Store,
+    pub(super) cache: ReplyCache,
+    pub(super) exchanges: Recent<Exchange>,
+}
+
+impl Shared {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        // No update here leaves the state half-done if a test panics.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

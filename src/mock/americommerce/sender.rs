@@ -1,39 +1,29 @@
 //! [`AmeriCommerceSender`] and its builder: one emulated AmeriCommerce store
 //! per test, its subscriptions and what it sent.
 
-use std::error::Error as StdError;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
-use http_body::Body;
 use serde::Serialize;
 use serde_json::Value;
-use tower_service::Service;
 
 use super::auth::{ApiToken, Unauthorized};
-use super::cache::ReplyCache;
-use super::dispatch::{self, Dispatch, Exchange};
-use super::webhooks::{
-    NewWebhook, Store, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate,
-};
+use super::dispatch::{self, Dispatch, Exchange, Shared, State};
+use super::webhooks::{NewWebhook, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate};
+use crate::Clock;
 use crate::americommerce::EventType;
+use crate::mock::delivering::{Delivering, delivering_setters};
 use crate::mock::journal::Recent;
-use crate::mock::target::{self, MockBody, Transport};
-use crate::{Clock, SystemClock};
-
-type BoxError = Box<dyn StdError + Send + Sync>;
+use crate::mock::target::Transport;
 
 /// Configures an [`AmeriCommerceSender`]; made by [`AmeriCommerceSender::builder`].
 pub struct AmeriCommerceSenderBuilder {
+    /// Clock, transport, attempt timeout, journal limit.
+    delivering: Delivering<Transport>,
     api_token: ApiToken,
     store_id: String,
-    clock: Arc<dyn Clock>,
-    transport: Transport,
-    timeout: Duration,
-    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for AmeriCommerceSenderBuilder {
@@ -41,38 +31,39 @@ impl fmt::Debug for AmeriCommerceSenderBuilder {
         f.debug_struct("AmeriCommerceSenderBuilder")
             .field("api_token", &self.api_token)
             .field("store_id", &self.store_id)
-            .field("clock", &self.clock)
-            .field("transport", &self.transport)
-            .field("timeout", &self.timeout)
-            .field("journal_limit", &self.journal_limit)
+            .field("clock", &self.delivering.clock)
+            .field("transport", &self.delivering.transport)
+            .field("timeout", &self.delivering.timeout)
+            .field("journal_limit", &self.delivering.journal_limit)
             .finish()
     }
 }
 
 impl AmeriCommerceSenderBuilder {
-    /// Delivers over real HTTP/1.1 (the default): subscription URLs must be
-    /// absolute `http://` URLs; each attempt opens its own connection.
-    #[must_use]
-    pub fn http(mut self) -> Self {
-        self.transport = Transport::Http;
-        self
-    }
-
-    /// Delivers straight into `service` (an axum `Router`, a tower stack),
-    /// without a socket: every subscription URL (any absolute URL) goes to
-    /// it, with its path and `Host`.
-    #[must_use]
-    pub fn service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.transport = Transport::Service(target::erase(service));
-        self
+    delivering_setters! {
+        /// Where "now" comes from for the reply cache (default: the system
+        /// clock): with a [`ManualClock`](crate::ManualClock), 30 minutes of
+        /// cache pass with `clock.advance(1800)`.
+        fn clock;
+        /// Delivers over real HTTP/1.1 (the default): subscription URLs must be
+        /// absolute `http://` URLs; each attempt opens its own connection.
+        fn http;
+        /// Delivers straight into `service` (an axum `Router`, a tower stack),
+        /// without a socket: every subscription URL (any absolute URL) goes to
+        /// it, with its path and `Host`.
+        fn service;
+        /// How long an event that expects no reply may take before it counts as
+        /// failed (default 10 s, tokio's clock). Events that expect a reply
+        /// always get the vendor's [`REPLY_DEADLINE`](crate::americommerce::REPLY_DEADLINE).
+        fn attempt_timeout;
+        /// Keeps only the `limit` most recent requests in
+        /// [`exchanges`](AmeriCommerceSender::exchanges), dropping the oldest
+        /// (default: keeps everything);
+        /// [`total_exchanges`](AmeriCommerceSender::total_exchanges) still counts
+        /// them all. Each [`Dispatch`] keeps its own exchanges regardless.
+        /// Meant for long-running use such as `webhook-guard serve`, whose memory
+        /// would otherwise grow with every event played.
+        fn journal_limit;
     }
 
     /// The store id of subscriptions created without one (default `"1"`).
@@ -82,40 +73,9 @@ impl AmeriCommerceSenderBuilder {
         self
     }
 
-    /// Where "now" comes from for the reply cache (default: the system
-    /// clock): with a [`ManualClock`](crate::ManualClock), 30 minutes of
-    /// cache pass with `clock.advance(1800)`.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// How long an event that expects no reply may take before it counts as
-    /// failed (default 10 s, tokio's clock). Events that expect a reply
-    /// always get the vendor's [`REPLY_DEADLINE`](crate::americommerce::REPLY_DEADLINE).
-    #[must_use]
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Keeps only the `limit` most recent requests in
-    /// [`exchanges`](AmeriCommerceSender::exchanges), dropping the oldest
-    /// (default: keeps everything);
-    /// [`total_exchanges`](AmeriCommerceSender::total_exchanges) still counts
-    /// them all. Each [`Dispatch`] keeps its own exchanges regardless.
-    /// Meant for long-running use such as `webhook-guard serve`, whose memory
-    /// would otherwise grow with every event played.
-    #[must_use]
-    pub fn journal_limit(mut self, limit: usize) -> Self {
-        self.journal_limit = Some(limit);
-        self
-    }
-
     /// The sender.
     pub fn build(self) -> AmeriCommerceSender {
-        let rule = match self.transport {
+        let rule = match self.delivering.transport {
             Transport::Http => UrlRule::Http,
             Transport::Service(_) => UrlRule::InProcess,
         };
@@ -123,41 +83,16 @@ impl AmeriCommerceSenderBuilder {
             shared: Arc::new(Shared {
                 api_token: self.api_token,
                 store_id: self.store_id,
-                clock: self.clock,
-                transport: self.transport,
+                clock: self.delivering.clock,
+                transport: self.delivering.transport,
                 rule,
-                timeout: self.timeout,
+                timeout: self.delivering.timeout,
                 state: Mutex::new(State {
-                    exchanges: Recent::new(self.journal_limit),
+                    exchanges: Recent::new(self.delivering.journal_limit),
                     ..State::default()
                 }),
             }),
         }
-    }
-}
-
-/// What a sender shares with its dispatches.
-pub(super) struct Shared {
-    api_token: ApiToken,
-    pub(super) store_id: String,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) transport: Transport,
-    pub(super) rule: UrlRule,
-    pub(super) timeout: Duration,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct State {
-    pub(super) webhooks: Store,
-    pub(super) cache: ReplyCache,
-    pub(super) exchanges: Recent<Exchange>,
-}
-
-impl Shared {
-    pub(super) fn state(&self) -> MutexGuard<'_, State> {
-        // No update here leaves the state half-done if a test panics.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -194,10 +129,7 @@ impl AmeriCommerceSender {
         AmeriCommerceSenderBuilder {
             api_token: ApiToken::new(api_token),
             store_id: "1".to_owned(),
-            clock: Arc::new(SystemClock),
-            transport: Transport::Http,
-            timeout: Duration::from_secs(10),
-            journal_limit: None,
+            delivering: Delivering::new(Transport::Http, Duration::from_secs(10)),
         }
     }
 

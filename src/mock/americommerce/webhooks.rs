@@ -11,7 +11,7 @@ use http::Uri;
 use serde_json::{Map, Value, json};
 
 use crate::americommerce::EventType;
-use crate::mock::subscriptions::CallbackRule;
+use crate::mock::target::CallbackRule;
 
 /// The id of a subscription, as `POST /api/v1/webhooks` returns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -13,6 +13,19 @@ use super::policy::Rng;
 use crate::SigningKey;
 use crate::standard::{self, StandardWebhooks};
 
+/// The faults the sender plays, by name: here, beside the error that lists
+/// them, so the sender above can check against it.
+pub(super) const SUPPORTED_FAULTS: [&str; 8] = [
+    "wrong-key",
+    "tampered-body",
+    "stale-timestamp",
+    "future-timestamp",
+    "missing-signature",
+    "garbled-signature",
+    "extra-bad-signature",
+    "slow-body",
+];
+
 /// One signing secret of an endpoint: `whsec_` (HMAC-SHA256, `v1`) or, with
 /// the `ed25519` feature, `whsk_` (ed25519, `v1a`). Its `Debug` hides it.
 #[derive(Clone)]
@@ -378,7 +391,7 @@ impl fmt::Display for StandardError {
             Self::UnsupportedFault { fault } => write!(
                 f,
                 "the Standard Webhooks sender does not play {fault}; it plays {}",
-                super::SUPPORTED_FAULTS.join(", ")
+                SUPPORTED_FAULTS.join(", ")
             ),
             Self::QueueFull { limit } => {
                 write!(f, "{limit} messages already wait for a retry")

@@ -8,42 +8,26 @@ mod endpoint;
 mod policy;
 
 use std::collections::BTreeMap;
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, Uri};
-use http_body::Body;
+use http::Uri;
 use serde_json::{Value, json};
-use tower_service::Service;
 
 pub use endpoint::{Endpoint, Message, NewEndpoint, StandardError, generate_secret};
 pub use policy::SPEC_RETRY_SCHEDULE;
 
+use super::delivering::{Delivering, delivering_setters};
 use super::faults::{Fault, faulty_timestamp, tampered};
 use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
-use super::target::{self, MockBody, Transport, WireRequest};
+use super::target::{Transport, WireRequest};
 use crate::standard::names;
-use crate::{Action, Clock, Entity, SigningKey, SystemClock};
-use endpoint::{Secret, checked_id};
+use crate::{Action, Clock, Entity, SigningKey};
+use endpoint::{SUPPORTED_FAULTS, Secret, checked_id};
 use policy::{Rng, Verdict, jittered};
-
-type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// The faults the sender plays, by name.
-const SUPPORTED_FAULTS: [&str; 8] = [
-    "wrong-key",
-    "tampered-body",
-    "stale-timestamp",
-    "future-timestamp",
-    "missing-signature",
-    "garbled-signature",
-    "extra-bad-signature",
-    "slow-body",
-];
 
 /// The key of [`Fault::WrongKey`] and [`Fault::ExtraBadSignature`] entries:
 /// 24 bytes no receiver holds.
@@ -51,27 +35,25 @@ const WRONG_KEY: &[u8; 24] = b"webhook-guard: not yours";
 
 /// Configures a [`StandardSender`]; made by [`StandardSender::builder`].
 pub struct StandardSenderBuilder {
-    clock: Arc<dyn Clock>,
-    transport: Transport,
-    timeout: Duration,
+    /// Clock, transport, attempt timeout, journal limit.
+    delivering: Delivering<Transport>,
     schedule: Vec<u64>,
     jitter_percent: u8,
     retry_after_cap: u64,
     max_pending: usize,
-    journal_limit: Option<usize>,
     seed: Option<u64>,
 }
 
 impl fmt::Debug for StandardSenderBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StandardSenderBuilder")
-            .field("clock", &self.clock)
-            .field("transport", &self.transport)
-            .field("timeout", &self.timeout)
+            .field("clock", &self.delivering.clock)
+            .field("transport", &self.delivering.transport)
+            .field("timeout", &self.delivering.timeout)
             .field("schedule", &self.schedule)
             .field("jitter_percent", &self.jitter_percent)
             .field("max_pending", &self.max_pending)
-            .field("journal_limit", &self.journal_limit)
+            .field("journal_limit", &self.delivering.journal_limit)
             .finish_non_exhaustive()
     }
 }
@@ -97,47 +79,26 @@ impl StandardSenderBuilder {
     /// [`StandardError::QueueFull`].
     pub const DEFAULT_MAX_PENDING: usize = 10_000;
 
-    /// Where "now" comes from for timestamps and the retry schedule (default:
-    /// the system clock). With a [`ManualClock`](crate::ManualClock), move
-    /// it and call [`deliver_due`](StandardSender::deliver_due): a two-day
-    /// schedule runs at once.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Delivers over real HTTP/1.1 to each endpoint's `url` (the default),
-    /// a connection per attempt.
-    #[must_use]
-    pub fn http(mut self) -> Self {
-        self.transport = Transport::Http;
-        self
-    }
-
-    /// Delivers straight into `service` (an axum `Router`, a tower stack),
-    /// without a socket: each attempt goes to the path of the endpoint's
-    /// `url`, with its authority as `host`.
-    #[must_use]
-    pub fn service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.transport = Transport::Service(target::erase(service));
-        self
-    }
-
-    /// How long one attempt may take before it counts as failed (default
-    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), tokio's clock).
-    #[must_use]
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    delivering_setters! {
+        /// Where "now" comes from for timestamps and the retry schedule (default:
+        /// the system clock). With a [`ManualClock`](crate::ManualClock), move
+        /// it and call [`deliver_due`](StandardSender::deliver_due): a two-day
+        /// schedule runs at once.
+        fn clock;
+        /// Delivers over real HTTP/1.1 to each endpoint's `url` (the default),
+        /// a connection per attempt.
+        fn http;
+        /// Delivers straight into `service` (an axum `Router`, a tower stack),
+        /// without a socket: each attempt goes to the path of the endpoint's
+        /// `url`, with its authority as `host`.
+        fn service;
+        /// How long one attempt may take before it counts as failed (default
+        /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), tokio's clock).
+        fn attempt_timeout;
+        /// Keeps only the `limit` most recent attempts in the
+        /// [`journal`](StandardSender::journal) (default: all).
+        /// [`Journal::wait_for`] still counts every one.
+        fn journal_limit;
     }
 
     /// The wait after each failed attempt, in order (default
@@ -174,15 +135,6 @@ impl StandardSenderBuilder {
         self
     }
 
-    /// Keeps only the `limit` most recent attempts in the
-    /// [`journal`](StandardSender::journal) (default: all).
-    /// [`Journal::wait_for`] still counts every one.
-    #[must_use]
-    pub fn journal_limit(mut self, limit: usize) -> Self {
-        self.journal_limit = Some(limit);
-        self
-    }
-
     /// Seeds the message ids and the jitter, so a run repeats exactly
     /// (default: seeded from the operating system).
     #[must_use]
@@ -196,14 +148,14 @@ impl StandardSenderBuilder {
         let rng = self.seed.map_or_else(Rng::from_os, Rng::seeded);
         StandardSender {
             shared: Arc::new(Shared {
-                clock: self.clock,
-                transport: self.transport,
-                timeout: self.timeout,
+                clock: self.delivering.clock,
+                transport: self.delivering.transport,
+                timeout: self.delivering.timeout,
                 schedule: self.schedule,
                 jitter_percent: self.jitter_percent,
                 retry_after_cap: self.retry_after_cap,
                 max_pending: self.max_pending,
-                journal: Journal::with_limit(self.journal_limit),
+                journal: Journal::with_limit(self.delivering.journal_limit),
                 next_dispatch: AtomicU64::new(0),
                 state: Mutex::new(State {
                     endpoints: BTreeMap::new(),
@@ -485,14 +437,11 @@ impl StandardSender {
     /// schedule with 10 % jitter, 15 s per attempt.
     pub fn builder() -> StandardSenderBuilder {
         StandardSenderBuilder {
-            clock: Arc::new(SystemClock),
-            transport: Transport::Http,
-            timeout: StandardSenderBuilder::DEFAULT_TIMEOUT,
+            delivering: Delivering::new(Transport::Http, StandardSenderBuilder::DEFAULT_TIMEOUT),
             schedule: SPEC_RETRY_SCHEDULE.iter().map(|d| d.as_secs()).collect(),
             jitter_percent: StandardSenderBuilder::DEFAULT_JITTER_PERCENT,
             retry_after_cap: StandardSenderBuilder::DEFAULT_RETRY_AFTER_CAP.as_secs(),
             max_pending: StandardSenderBuilder::DEFAULT_MAX_PENDING,
-            journal_limit: None,
             seed: None,
         }
     }
@@ -754,7 +703,7 @@ impl StandardSender {
             delivery: pending.dispatch,
             number: pending.attempt,
             copy: 1,
-            webhook_id: None,
+            subscription: None,
             entity,
             action,
             sent_at: now,

@@ -9,111 +9,15 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use http::Uri;
-use serde_json::{Value, json};
 
 use super::failed_log::FailedWebhook;
-use super::faults::{Fault, faulty_timestamp, tampered};
-use super::journal::{Attempt, SentRequest, TransportFailure, duration_ms};
 use super::payload::{Event, trim_fields};
-use super::sender::Shared;
+use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
-use super::target::{WireRequest, invalid_request};
-use crate::{
-    Action, Entity, ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names,
-};
-
-/// How one delivery ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeliveryOutcome {
-    /// Delivered: attempt `attempt` was answered 200.
-    Delivered {
-        /// Which attempt (1 or 2).
-        attempt: u32,
-    },
-    /// Every attempt failed; the event is in the failed log (unless sent by
-    /// the conformance runner, which logs nothing).
-    Failed,
-}
-
-/// One event sent to one callback: its attempts and how it ended.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    id: u64,
-    webhook_id: Option<WebhookId>,
-    entity: Entity,
-    action: Action,
-    callback: String,
-    attempts: Vec<Attempt>,
-    outcome: DeliveryOutcome,
-}
-
-impl Delivery {
-    /// Numbered from 1 per sender.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
-    pub fn webhook_id(&self) -> Option<WebhookId> {
-        self.webhook_id
-    }
-
-    /// The event's entity.
-    pub fn entity(&self) -> &Entity {
-        &self.entity
-    }
-
-    /// The event's action.
-    pub fn action(&self) -> &Action {
-        &self.action
-    }
-
-    /// Where it went.
-    pub fn callback(&self) -> &str {
-        &self.callback
-    }
-
-    /// Every attempt, in order (duplicate copies included).
-    pub fn attempts(&self) -> &[Attempt] {
-        &self.attempts
-    }
-
-    /// How it ended.
-    pub fn outcome(&self) -> DeliveryOutcome {
-        self.outcome
-    }
-
-    /// True when some attempt was answered 200.
-    pub fn is_delivered(&self) -> bool {
-        matches!(self.outcome, DeliveryOutcome::Delivered { .. })
-    }
-
-    /// The status of each attempt (`None` where there was no answer).
-    pub fn statuses(&self) -> Vec<Option<u16>> {
-        self.attempts.iter().map(Attempt::status).collect()
-    }
-
-    /// The delivery and its journal entries as JSON (what `webhook-guard send
-    /// --json` prints).
-    pub fn to_json(&self) -> Value {
-        let (delivered, attempt) = match self.outcome {
-            DeliveryOutcome::Delivered { attempt } => (true, Some(attempt)),
-            DeliveryOutcome::Failed => (false, None),
-        };
-        json!({
-            "delivery": self.id,
-            "webhook_id": self.webhook_id.map(WebhookId::get),
-            "entity": self.entity.as_str(),
-            "action": self.action.as_str(),
-            "callback": self.callback,
-            "delivered": delivered,
-            "delivered_on_attempt": attempt,
-            "latency_ms": duration_ms(self.attempts.iter().map(Attempt::latency).sum()),
-            "attempts": self.attempts.iter().map(Attempt::to_json).collect::<Vec<_>>(),
-        })
-    }
-}
+use crate::mock::faults::{Fault, faulty_timestamp, tampered};
+use crate::mock::journal::{Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure};
+use crate::mock::target::{WireRequest, invalid_request};
+use crate::{ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names};
 
 /// Why the vendor could not reach the store, as its lost-connection notices
 /// say it: `X-Webhook-Error-Code` (not `0`), `-Error-Reason`, `-Error-Message`.
@@ -149,6 +53,16 @@ pub(crate) struct Route {
 }
 
 impl Route {
+    /// The route of [`MockSender::send`](super::MockSender::send).
+    pub(crate) fn default_of(shared: &Shared) -> Self {
+        Self {
+            // Empty without a default: every attempt then fails as refused.
+            callback: shared.registry.callback.clone().unwrap_or_default(),
+            webhook_id: None,
+            fields: Fields::All,
+        }
+    }
+
     fn of(subscription: &Subscription) -> Self {
         Self {
             callback: subscription.callback().to_owned(),
@@ -168,8 +82,12 @@ pub(crate) enum Mode {
 }
 
 pub(crate) async fn fan_out(shared: &Shared, event: &Event) -> Vec<Delivery> {
-    let store_id = event.store_id.as_deref().unwrap_or(&shared.store_id);
+    let store_id = event
+        .store_id
+        .as_deref()
+        .unwrap_or(&shared.registry.store_id);
     let subscriptions = shared
+        .registry
         .store()
         .matching(&event.entity, &event.action, store_id);
     let mut deliveries = Vec::with_capacity(subscriptions.len());
@@ -181,7 +99,7 @@ pub(crate) async fn fan_out(shared: &Shared, event: &Event) -> Vec<Delivery> {
 
 pub(crate) async fn store_unreachable(shared: &Shared, lost: &LostConnection) -> Vec<Delivery> {
     let (subscriptions, try_count) = {
-        let mut store = shared.store();
+        let mut store = shared.registry.store();
         store.store_failures = store.store_failures.saturating_add(1);
         (store.active(), store.store_failures)
     };
@@ -202,8 +120,8 @@ pub(crate) async fn store_unreachable(shared: &Shared, lost: &LostConnection) ->
         deliveries.push(deliver(shared, &event, Route::of(subscription), Mode::Vendor).await);
     }
     if try_count >= shared.profile.store_failures_before_disable() {
-        let now = shared.clock.now();
-        shared.store().deactivate_all(now);
+        let now = shared.registry.clock.now();
+        shared.registry.store().deactivate_all(now);
     }
     deliveries
 }
@@ -229,7 +147,7 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
         if number > 1 && !shared.retry_delay.is_zero() {
             tokio::time::sleep(shared.retry_delay).await;
         }
-        let now = shared.clock.now();
+        let now = shared.registry.clock.now();
         let context = AttemptContext {
             shared,
             event,
@@ -261,7 +179,7 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
         shared.failed_log().push(FailedWebhook::new(
             route.webhook_id,
             event.resolved_entity_id(),
-            shared.clock.now(),
+            shared.registry.clock.now(),
             event.entity.clone(),
             event.action.clone(),
             route.callback.clone(),
@@ -269,7 +187,7 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
     }
     let delivery = Delivery {
         id,
-        webhook_id: route.webhook_id,
+        subscription: route.webhook_id.map(WebhookId::get),
         entity: event.entity.clone(),
         action: event.action.clone(),
         callback: route.callback,
@@ -320,7 +238,7 @@ impl AttemptContext<'_> {
             delivery: self.delivery,
             number: self.number,
             copy,
-            webhook_id: self.route.webhook_id,
+            subscription: self.route.webhook_id.map(WebhookId::get),
             entity: self.event.entity.clone(),
             action: self.event.action.clone(),
             sent_at: self.sent_at,
@@ -371,6 +289,7 @@ fn prepare(
         })
     };
     let uri = shared
+        .registry
         .check_callback(callback)
         .map_err(|e| refuse(invalid_request(e.to_string())))?;
     let faults = &event.faults;
@@ -390,7 +309,10 @@ fn prepare(
     }
     headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     let first_vendor = headers.len();
-    let store_id = event.store_id.as_deref().unwrap_or(&shared.store_id);
+    let store_id = event
+        .store_id
+        .as_deref()
+        .unwrap_or(&shared.registry.store_id);
     headers.push((names::STORE_ID.to_owned(), store_id.to_owned()));
     headers.push((names::ACTION.to_owned(), event.action.as_str().to_owned()));
     headers.push((names::ENTITY.to_owned(), event.entity.as_str().to_owned()));
@@ -564,6 +486,6 @@ mod tests {
             assert_eq!(padded_body(len).len(), len);
         }
         assert_eq!(&padded_body(16)[..], br#"{"padding":"xx"}"#);
-        assert!(serde_json::from_slice::<Value>(&padded_body(100)).is_ok());
+        assert!(serde_json::from_slice::<serde_json::Value>(&padded_body(100)).is_ok());
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::faults::Fault;
+use crate::mock::faults::Fault;
 use crate::php_json;
 use crate::{Action, Entity, ErrorNotice};
 

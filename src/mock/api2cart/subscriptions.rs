@@ -4,12 +4,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::Uri;
 use serde_json::{Value, json};
 
-use super::sender::Shared;
-use crate::{Action, Entity};
+use crate::mock::clock::utc_date_time;
+use crate::mock::journal::{Attempt, Delivery, Expectation};
+use crate::mock::target::CallbackRule;
+use crate::{Action, Clock, Entity};
 
 /// The vendor's most entities per `list` page, and the default page size.
 const MAX_PAGE: usize = 250;
@@ -218,8 +221,8 @@ impl Subscription {
             "active": self.active,
             "callback": self.callback,
             "fields": self.fields.to_param(),
-            "created_at": super::failed_log::vendor_time(self.created_at),
-            "updated_at": super::failed_log::vendor_time(self.updated_at),
+            "created_at": vendor_time(self.created_at),
+            "updated_at": vendor_time(self.updated_at),
             "entity": self.entity.as_str(),
             "action": self.action.as_str(),
         })
@@ -490,34 +493,6 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// How callbacks must look for the sender's transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CallbackRule {
-    /// Over HTTP: an absolute `http://` URL.
-    AbsoluteHttp,
-    /// In process: an absolute URL of any scheme, or a path.
-    AnyOrPath,
-}
-
-impl CallbackRule {
-    /// Parses `callback` for this rule.
-    pub(crate) fn parse(self, callback: &str) -> Result<Uri, &'static str> {
-        let uri: Uri = callback.parse().map_err(|_| "not a URL")?;
-        match (self, uri.scheme_str(), uri.authority()) {
-            (Self::AbsoluteHttp, Some("http"), Some(_)) => Ok(uri),
-            (Self::AbsoluteHttp, Some(_), Some(_)) => {
-                Err("the mock delivers over plain HTTP only (http://...)")
-            }
-            (Self::AbsoluteHttp, _, _) => {
-                Err("over HTTP the callback must be an absolute http:// URL")
-            }
-            (Self::AnyOrPath, Some(_), Some(_)) => Ok(uri),
-            (Self::AnyOrPath, None, None) if callback.starts_with('/') => Ok(uri),
-            (Self::AnyOrPath, _, _) => Err("expected an absolute URL or a path starting with /"),
-        }
-    }
-}
-
 /// Every subscription of one sender.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -558,6 +533,74 @@ impl Store {
     }
 }
 
+/// The subscription side of a sender: its store of subscriptions and what
+/// `webhook.*` checks them against. The sender's deliveries read it too.
+pub(crate) struct Registry {
+    pub(crate) store_id: String,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// How callbacks must look for the sender's transport.
+    pub(crate) rule: CallbackRule,
+    /// The default callback; `None` only over HTTP without one.
+    pub(crate) callback: Option<String>,
+    pub(crate) supported_events: Vec<SupportedEvent>,
+    pub(crate) store: Mutex<Store>,
+}
+
+impl Registry {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic elsewhere leaves nothing here half-updated that matters.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Parses a callback the transport can deliver to.
+    pub(crate) fn check_callback(&self, callback: &str) -> Result<Uri, ApiError> {
+        if callback.is_empty() {
+            return Err(ApiError::invalid(
+                "callback",
+                "missing, and the sender has no default callback",
+            ));
+        }
+        self.rule
+            .parse(callback)
+            .map_err(|reason| ApiError::invalid("callback", reason))
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("store_id", &self.store_id)
+            .field("callback", &self.callback)
+            .field("count", &self.store().items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// The journal keeps the vendor's subscription id as a bare number; these are
+// its API2Cart names.
+
+impl Attempt {
+    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
+    pub fn webhook_id(&self) -> Option<WebhookId> {
+        self.subscription.map(WebhookId)
+    }
+}
+
+impl Delivery {
+    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
+    pub fn webhook_id(&self) -> Option<WebhookId> {
+        self.subscription.map(WebhookId)
+    }
+}
+
+impl Expectation {
+    /// Only those sent for subscription `webhook`.
+    #[must_use]
+    pub fn webhook(self, webhook: WebhookId) -> Self {
+        self.subscription(webhook.get())
+    }
+}
+
 /// The subscription API of a [`MockSender`](super::MockSender), named after
 /// the vendor's `webhook.*` methods. Made by
 /// [`MockSender::subscriptions`](super::MockSender::subscriptions).
@@ -585,25 +628,25 @@ impl Store {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Subscriptions<'a> {
-    shared: &'a Shared,
+    registry: &'a Registry,
 }
 
 impl fmt::Debug for Subscriptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriptions")
-            .field("count", &self.shared.store().items.len())
+            .field("count", &self.registry.store().items.len())
             .finish()
     }
 }
 
 impl<'a> Subscriptions<'a> {
-    pub(crate) fn new(shared: &'a Shared) -> Self {
-        Self { shared }
+    pub(crate) fn new(registry: &'a Registry) -> Self {
+        Self { registry }
     }
 
     /// `webhook.events`: the events subscriptions can be created for.
     pub fn events(&self) -> Vec<SupportedEvent> {
-        self.shared.supported_events.clone()
+        self.registry.supported_events.clone()
     }
 
     /// `webhook.create`: a new subscription, and its id.
@@ -613,7 +656,7 @@ impl<'a> Subscriptions<'a> {
     /// default ([`MockSenderBuilder::http`](super::MockSenderBuilder::http)).
     pub fn create(&self, new: NewSubscription) -> Result<WebhookId, ApiError> {
         let supported = self
-            .shared
+            .registry
             .supported_events
             .iter()
             .any(|e| e.entity == new.entity && e.action == new.action);
@@ -625,11 +668,11 @@ impl<'a> Subscriptions<'a> {
         }
         let callback = new
             .callback
-            .or_else(|| self.shared.callback.clone())
+            .or_else(|| self.registry.callback.clone())
             .unwrap_or_default();
-        self.shared.check_callback(&callback)?;
-        let now = self.shared.clock.now();
-        let mut store = self.shared.store();
+        self.registry.check_callback(&callback)?;
+        let now = self.registry.clock.now();
+        let mut store = self.registry.store();
         store.next_id += 1;
         let id = WebhookId(store.next_id);
         store.items.insert(
@@ -642,7 +685,9 @@ impl<'a> Subscriptions<'a> {
                 label: new.label,
                 fields: new.fields,
                 active: new.active,
-                store_id: new.store_id.unwrap_or_else(|| self.shared.store_id.clone()),
+                store_id: new
+                    .store_id
+                    .unwrap_or_else(|| self.registry.store_id.clone()),
                 created_at: now,
                 updated_at: now,
             },
@@ -652,7 +697,7 @@ impl<'a> Subscriptions<'a> {
 
     /// One subscription.
     pub fn get(&self, id: WebhookId) -> Result<Subscription, ApiError> {
-        self.shared
+        self.registry
             .store()
             .items
             .get(&id)
@@ -665,7 +710,7 @@ impl<'a> Subscriptions<'a> {
     pub fn list(&self, filter: &SubscriptionFilter) -> Result<Vec<Subscription>, ApiError> {
         let count = page_size(filter.count)?;
         Ok(self
-            .shared
+            .registry
             .store()
             .items
             .values()
@@ -678,7 +723,7 @@ impl<'a> Subscriptions<'a> {
 
     /// `webhook.count`: how many subscriptions `filter` selects (its page is ignored).
     pub fn count(&self, filter: &SubscriptionFilter) -> usize {
-        self.shared
+        self.registry
             .store()
             .items
             .values()
@@ -689,11 +734,11 @@ impl<'a> Subscriptions<'a> {
     /// `webhook.update`: changes the callback, label, fields or active flag.
     pub fn update(&self, id: WebhookId, update: SubscriptionUpdate) -> Result<(), ApiError> {
         if let Some(callback) = &update.callback {
-            self.shared.check_callback(callback)?;
+            self.registry.check_callback(callback)?;
         }
-        let now = self.shared.clock.now();
+        let now = self.registry.clock.now();
         let reactivated = update.active == Some(true);
-        let mut store = self.shared.store();
+        let mut store = self.registry.store();
         let subscription = store
             .items
             .get_mut(&id)
@@ -730,7 +775,7 @@ impl<'a> Subscriptions<'a> {
 
     /// `webhook.delete`.
     pub fn delete(&self, id: WebhookId) -> Result<(), ApiError> {
-        self.shared
+        self.registry
             .store()
             .items
             .remove(&id)
@@ -739,9 +784,24 @@ impl<'a> Subscriptions<'a> {
     }
 }
 
+/// A time as the vendor's API writes one (`A2CDateTime`): UTC, PHP format
+/// `Y-m-d\TH:i:sO`.
+pub(crate) fn vendor_time(unix: i64) -> Value {
+    json!({
+        "value": format_utc(unix),
+        "format": "Y-m-d\\TH:i:sO",
+    })
+}
+
+/// `2025-11-23T12:13:20+0000`.
+pub(crate) fn format_utc(unix: i64) -> String {
+    utc_date_time(unix, "+0000")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::target::CallbackRule;
 
     #[test]
     fn fields_parse_like_the_vendor() {

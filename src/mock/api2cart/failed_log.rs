@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
-use super::subscriptions::{ApiError, WebhookId, page_size};
+use super::subscriptions::{ApiError, WebhookId, page_size, vendor_time};
 use crate::{Action, Entity};
 
 /// One event the receiver did not take: both attempts failed.
@@ -203,46 +203,10 @@ impl FailedLog {
     }
 }
 
-/// A time as the vendor's API writes one (`A2CDateTime`): UTC, PHP format
-/// `Y-m-d\TH:i:sO`.
-pub(crate) fn vendor_time(unix: i64) -> Value {
-    json!({
-        "value": format_utc(unix),
-        "format": "Y-m-d\\TH:i:sO",
-    })
-}
-
-/// `2025-11-23T12:13:20+0000`.
-pub(crate) fn format_utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::api2cart::subscriptions::format_utc;
 
     #[test]
     fn formats_utc_like_php() {

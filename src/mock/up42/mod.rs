@@ -8,48 +8,42 @@ mod time;
 mod webhook;
 
 use std::collections::BTreeMap;
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, Uri};
-use http_body::Body;
-use tower_service::Service;
+use http::Uri;
 
 pub use report::{TestResult, TestRun};
 pub use webhook::{
     NewWorkspaceWebhook, WorkspaceError, WorkspaceEvent, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };
 
+use super::delivering::{Delivering, delivering_setters};
 use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
-use super::target::{self, MockBody, Transport, WireRequest, invalid_request};
+use super::target::{Transport, WireRequest, invalid_request};
 use crate::digest::content_digest;
-use crate::{Action, Clock, Entity, SystemClock, up42};
+use crate::{Action, Clock, Entity, up42};
 use webhook::{Secret, checked_name, checked_url};
-
-type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Configures a [`WorkspaceSender`]; made by [`WorkspaceSender::builder`].
 pub struct WorkspaceSenderBuilder {
-    clock: Arc<dyn Clock>,
-    transport: Transport,
-    timeout: Duration,
+    /// Clock, transport, attempt timeout, journal limit.
+    delivering: Delivering<Transport>,
     events: Vec<WorkspaceEvent>,
-    journal_limit: Option<usize>,
     signed_headers: Vec<String>,
 }
 
 impl fmt::Debug for WorkspaceSenderBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkspaceSenderBuilder")
-            .field("clock", &self.clock)
-            .field("transport", &self.transport)
-            .field("timeout", &self.timeout)
+            .field("clock", &self.delivering.clock)
+            .field("transport", &self.delivering.transport)
+            .field("timeout", &self.delivering.timeout)
             .field("events", &self.events)
-            .field("journal_limit", &self.journal_limit)
+            .field("journal_limit", &self.delivering.journal_limit)
             .field("signed_headers", &self.signed_headers)
             .finish()
     }
@@ -62,46 +56,31 @@ impl WorkspaceSenderBuilder {
     /// `Content-Digest`) as [`Up42`](crate::up42::Up42) requires.
     pub const DEFAULT_SIGNED_HEADERS: [&'static str; 2] = ["content-type", "content-digest"];
 
-    /// Where "now" comes from for `created`, `startedAt` and the
-    /// webhooks' dates (default: the system clock). Give the receiver's
-    /// [`Verifier`](crate::Verifier) a clone of the same
-    /// [`ManualClock`](crate::ManualClock) to test in virtual time.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Delivers over real HTTP/1.1 to each webhook's `url` (the default),
-    /// names in the vendor's case, a connection per test.
-    #[must_use]
-    pub fn http(mut self) -> Self {
-        self.transport = Transport::Http;
-        self
-    }
-
-    /// Delivers straight into `service` (an axum `Router`, a tower stack),
-    /// without a socket: each test goes to the path of the webhook's `url`,
-    /// with its authority as `Host`.
-    #[must_use]
-    pub fn service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.transport = Transport::Service(target::erase(service));
-        self
-    }
-
-    /// How long a test may take before it fails (default 10 s, tokio's clock).
-    #[must_use]
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    delivering_setters! {
+        /// Where "now" comes from for `created`, `startedAt` and the
+        /// webhooks' dates (default: the system clock). Give the receiver's
+        /// [`Verifier`](crate::Verifier) a clone of the same
+        /// [`ManualClock`](crate::ManualClock) to test in virtual time.
+        fn clock;
+        /// Delivers over real HTTP/1.1 to each webhook's `url` (the default),
+        /// names in the vendor's case, a connection per test.
+        fn http;
+        /// Delivers straight into `service` (an axum `Router`, a tower stack),
+        /// without a socket: each test goes to the path of the webhook's `url`,
+        /// with its authority as `Host`.
+        fn service;
+        /// How long a test may take before it fails (default 10 s, tokio's clock).
+        fn attempt_timeout;
+        /// Keeps only the `limit` most recent test deliveries in the
+        /// [`journal`](WorkspaceSender::journal), dropping the oldest (default:
+        /// keeps everything).
+        ///
+        /// [`Journal::wait_for`] still counts every attempt, and
+        /// [`Journal::total_attempts`] says how many there were; everything else
+        /// the journal returns sees only what is kept.
+        /// Meant for long-running use such as `webhook-guard serve`, whose memory
+        /// would otherwise grow with every test run.
+        fn journal_limit;
     }
 
     /// The event catalogue ("Get webhook events"; default
@@ -133,33 +112,18 @@ impl WorkspaceSenderBuilder {
         self
     }
 
-    /// Keeps only the `limit` most recent test deliveries in the
-    /// [`journal`](WorkspaceSender::journal), dropping the oldest (default:
-    /// keeps everything).
-    ///
-    /// [`Journal::wait_for`] still counts every attempt, and
-    /// [`Journal::total_attempts`] says how many there were; everything else
-    /// the journal returns sees only what is kept.
-    /// Meant for long-running use such as `webhook-guard serve`, whose memory
-    /// would otherwise grow with every test run.
-    #[must_use]
-    pub fn journal_limit(mut self, limit: usize) -> Self {
-        self.journal_limit = Some(limit);
-        self
-    }
-
     /// The sender.
     pub fn build(self) -> WorkspaceSender {
         WorkspaceSender {
             shared: Arc::new(Shared {
-                clock: self.clock,
-                transport: self.transport,
-                timeout: self.timeout,
+                clock: self.delivering.clock,
+                transport: self.delivering.transport,
+                timeout: self.delivering.timeout,
                 events: self.events,
                 webhooks: Mutex::new(BTreeMap::new()),
                 next_webhook: AtomicU64::new(0),
                 next_delivery: AtomicU64::new(0),
-                journal: Journal::with_limit(self.journal_limit),
+                journal: Journal::with_limit(self.delivering.journal_limit),
                 signed_headers: self.signed_headers,
             }),
         }
@@ -305,11 +269,8 @@ impl WorkspaceSender {
     /// the default event catalogue.
     pub fn builder() -> WorkspaceSenderBuilder {
         WorkspaceSenderBuilder {
-            clock: Arc::new(SystemClock),
-            transport: Transport::Http,
-            timeout: Duration::from_secs(10),
+            delivering: Delivering::new(Transport::Http, Duration::from_secs(10)),
             events: WorkspaceEvent::defaults(),
-            journal_limit: None,
             signed_headers: WorkspaceSenderBuilder::DEFAULT_SIGNED_HEADERS
                 .map(str::to_owned)
                 .to_vec(),
@@ -538,7 +499,7 @@ impl WorkspaceSender {
             delivery: shared.next_delivery.fetch_add(1, Ordering::Relaxed) + 1,
             number: 1,
             copy: 1,
-            webhook_id: None,
+            subscription: None,
             entity: Entity::parse(event.entity()),
             action: Action::parse(event.action()),
             sent_at: now,

@@ -2,66 +2,21 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use http::{Request, Response, Uri};
-use http_body::Body;
-use tower_service::Service;
-
-use super::delivery::{self, Delivery, LostConnection, Mode, Route};
+use super::delivery::{self, LostConnection, Mode, Route};
 use super::failed_log::{FailedLog, FailedQuery, FailedWebhooks};
-use super::journal::{self, Expectation, Journal, UnmetExpectations};
 use super::payload::Event;
-use super::subscriptions::{self, ApiError, CallbackRule, Fields, Subscriptions, SupportedEvent};
-use super::target::{self, MockBody, Transport};
-use crate::{Clock, SigningKey, SystemClock};
-
-type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// Whose delivery rules the mock follows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Profile {
-    /// API2Cart: `X-Webhook-*` headers signed with the store key; only 200
-    /// counts as delivered; one retry; undelivered events kept 24 hours in
-    /// `account.failed_webhooks`; webhooks disabled after 5 failed tries to
-    /// reach the store.
-    #[default]
-    Api2Cart,
-}
-
-impl Profile {
-    /// True when the vendor counts `status` as delivered.
-    pub fn is_success(self, status: u16) -> bool {
-        match self {
-            Self::Api2Cart => status == 200,
-        }
-    }
-
-    /// Attempts per delivery, the first included.
-    pub fn max_attempts(self) -> u32 {
-        match self {
-            Self::Api2Cart => 2,
-        }
-    }
-
-    /// How long the failed log keeps an entry.
-    pub fn failed_retention(self) -> Duration {
-        match self {
-            Self::Api2Cart => Duration::from_secs(24 * 60 * 60),
-        }
-    }
-
-    /// After how many failed tries in a row to reach the store its webhooks
-    /// are disabled.
-    pub fn store_failures_before_disable(self) -> u32 {
-        match self {
-            Self::Api2Cart => 5,
-        }
-    }
-}
+use super::policy::Profile;
+use super::state::{Expectations, Shared, lock};
+use super::subscriptions::{ApiError, Registry, Store, Subscriptions, SupportedEvent};
+use crate::mock::delivering::{Delivering, delivering_setters};
+use crate::mock::journal::Delivery;
+use crate::mock::journal::{self, Expectation, Journal, UnmetExpectations};
+use crate::mock::target::{CallbackRule, Transport};
+use crate::{Clock, SigningKey};
 
 /// Why [`MockSenderBuilder::build`] failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,17 +51,15 @@ impl StdError for BuildError {}
 
 /// Configures a [`MockSender`]; made by [`MockSender::builder`].
 pub struct MockSenderBuilder {
+    /// Clock, transport, attempt timeout, journal limit.
+    delivering: Delivering<Option<Transport>>,
     key: SigningKey,
     store_id: String,
     profile: Profile,
-    clock: Arc<dyn Clock>,
-    transport: Option<Transport>,
     callback: Option<String>,
-    timeout: Duration,
     retry_delay: Duration,
     timestamps: bool,
     supported_events: Vec<SupportedEvent>,
-    journal_limit: Option<usize>,
 }
 
 impl fmt::Debug for MockSenderBuilder {
@@ -115,10 +68,10 @@ impl fmt::Debug for MockSenderBuilder {
             .field("key", &self.key)
             .field("store_id", &self.store_id)
             .field("profile", &self.profile)
-            .field("clock", &self.clock)
-            .field("transport", &self.transport)
+            .field("clock", &self.delivering.clock)
+            .field("transport", &self.delivering.transport)
             .field("callback", &self.callback)
-            .field("journal_limit", &self.journal_limit)
+            .field("journal_limit", &self.delivering.journal_limit)
             .finish_non_exhaustive()
     }
 }
@@ -133,33 +86,44 @@ impl MockSenderBuilder {
         self.http().callback(url)
     }
 
-    /// Delivers over real HTTP/1.1 like [`url`](Self::url), but to each
-    /// subscription's own callback, with no default unless
-    /// [`callback`](Self::callback) gives one: a stand-in for the vendor
-    /// serving many receivers. Without a default, `webhook.create` refuses a
-    /// subscription with no callback, and every attempt of
-    /// [`MockSender::send`] fails (nothing is sent).
-    #[must_use]
-    pub fn http(mut self) -> Self {
-        self.transport = Some(Transport::Http);
-        self
-    }
-
-    /// Delivers straight into `service` (an axum `Router`, a tower stack),
-    /// without a socket. Requests go to the [`callback`](Self::callback)
-    /// (default `/`) and carry a `Host` header when it is an absolute URL.
-    #[must_use]
-    pub fn service<S, B>(mut self, service: S) -> Self
-    where
-        S: Service<Request<MockBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.transport = Some(Transport::Service(target::erase(service)));
-        self
+    delivering_setters! {
+        /// Where "now" comes from for timestamps, the failed log's 24 hours and
+        /// subscription dates (default: the system clock).
+        ///
+        /// Give the same [`ManualClock`](crate::ManualClock) (a clone) to the
+        /// receiver's [`Verifier`](crate::Verifier): both then see the same
+        /// virtual time, tolerance edges are exact, and a day passes with
+        /// `clock.advance(86_400)`.
+        fn clock;
+        /// Delivers over real HTTP/1.1 like [`url`](Self::url), but to each
+        /// subscription's own callback, with no default unless
+        /// [`callback`](Self::callback) gives one: a stand-in for the vendor
+        /// serving many receivers. Without a default, `webhook.create` refuses a
+        /// subscription with no callback, and every attempt of
+        /// [`MockSender::send`] fails (nothing is sent).
+        fn http;
+        /// Delivers straight into `service` (an axum `Router`, a tower stack),
+        /// without a socket. Requests go to the [`callback`](Self::callback)
+        /// (default `/`) and carry a `Host` header when it is an absolute URL.
+        fn service;
+        /// How long an attempt may take before it counts as failed (default 10 s,
+        /// in tokio's clock).
+        ///
+        /// Over HTTP under `tokio::time::pause`, tokio jumps the clock ahead while
+        /// the runtime waits on the socket, so the timeout fires at once: pause
+        /// time only with [`service`](Self::service) targets.
+        fn attempt_timeout;
+        /// Keeps only the `limit` most recent attempts, and the `limit` most
+        /// recent finished deliveries, in the [`journal`](MockSender::journal),
+        /// dropping the oldest (default: keeps everything).
+        ///
+        /// [`Journal::wait_for`] and [`Journal::wait_for_deliveries`] still count
+        /// everything (and return what is kept), and [`Journal::total_attempts`]
+        /// says how many there were; expectations and everything else the
+        /// journal returns see only what is kept. So it is meant for
+        /// long-running use such as `webhook-guard serve`, whose memory would
+        /// otherwise grow with every delivery, not for tests with expectations.
+        fn journal_limit;
     }
 
     /// Where [`MockSender::send`] delivers, and the default callback of new
@@ -182,31 +146,6 @@ impl MockSenderBuilder {
     #[must_use]
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = profile;
-        self
-    }
-
-    /// Where "now" comes from for timestamps, the failed log's 24 hours and
-    /// subscription dates (default: the system clock).
-    ///
-    /// Give the same [`ManualClock`](crate::ManualClock) (a clone) to the
-    /// receiver's [`Verifier`](crate::Verifier): both then see the same
-    /// virtual time, tolerance edges are exact, and a day passes with
-    /// `clock.advance(86_400)`.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// How long an attempt may take before it counts as failed (default 10 s,
-    /// in tokio's clock).
-    ///
-    /// Over HTTP under `tokio::time::pause`, tokio jumps the clock ahead while
-    /// the runtime waits on the socket, so the timeout fires at once: pause
-    /// time only with [`service`](Self::service) targets.
-    #[must_use]
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
         self
     }
 
@@ -233,25 +172,9 @@ impl MockSenderBuilder {
         self
     }
 
-    /// Keeps only the `limit` most recent attempts, and the `limit` most
-    /// recent finished deliveries, in the [`journal`](MockSender::journal),
-    /// dropping the oldest (default: keeps everything).
-    ///
-    /// [`Journal::wait_for`] and [`Journal::wait_for_deliveries`] still count
-    /// everything (and return what is kept), and [`Journal::total_attempts`]
-    /// says how many there were; expectations and everything else the
-    /// journal returns see only what is kept. So it is meant for
-    /// long-running use such as `webhook-guard serve`, whose memory would
-    /// otherwise grow with every delivery, not for tests with expectations.
-    #[must_use]
-    pub fn journal_limit(mut self, limit: usize) -> Self {
-        self.journal_limit = Some(limit);
-        self
-    }
-
     /// The sender.
     pub fn build(self) -> Result<MockSender, BuildError> {
-        let transport = self.transport.ok_or(BuildError::NoTarget)?;
+        let transport = self.delivering.transport.ok_or(BuildError::NoTarget)?;
         let rule = match transport {
             Transport::Http => CallbackRule::AbsoluteHttp,
             Transport::Service(_) => CallbackRule::AnyOrPath,
@@ -275,99 +198,24 @@ impl MockSenderBuilder {
             shared: Arc::new(Shared {
                 profile: self.profile,
                 key: RwLock::new(self.key),
-                store_id: self.store_id,
-                clock: self.clock,
                 transport,
-                rule,
-                callback,
-                timeout: self.timeout,
+                timeout: self.delivering.timeout,
                 retry_delay: self.retry_delay,
                 timestamps: self.timestamps,
-                supported_events: self.supported_events,
-                journal: Journal::with_limit(self.journal_limit),
-                store: Mutex::new(subscriptions::Store::default()),
+                journal: Journal::with_limit(self.delivering.journal_limit),
+                registry: Registry {
+                    store_id: self.store_id,
+                    clock: self.delivering.clock,
+                    rule,
+                    callback,
+                    supported_events: self.supported_events,
+                    store: Mutex::new(Store::default()),
+                },
                 failed: Mutex::new(FailedLog::new(retention)),
                 expectations: Mutex::new(Expectations::default()),
                 next_delivery: AtomicU64::new(0),
             }),
         })
-    }
-}
-
-#[derive(Debug, Default)]
-struct Expectations {
-    list: Vec<Expectation>,
-    verified: bool,
-}
-
-/// What a sender and the tasks it spawns share.
-pub(crate) struct Shared {
-    pub(crate) profile: Profile,
-    key: RwLock<SigningKey>,
-    pub(crate) store_id: String,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) transport: Transport,
-    rule: CallbackRule,
-    /// The default callback; `None` only over HTTP without one.
-    pub(crate) callback: Option<String>,
-    pub(crate) timeout: Duration,
-    pub(crate) retry_delay: Duration,
-    pub(crate) timestamps: bool,
-    pub(crate) supported_events: Vec<SupportedEvent>,
-    pub(crate) journal: Journal,
-    store: Mutex<subscriptions::Store>,
-    failed: Mutex<FailedLog>,
-    expectations: Mutex<Expectations>,
-    next_delivery: AtomicU64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing here is left half-updated by a panic that matters more than
-    // losing the whole test would.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    pub(crate) fn store(&self) -> MutexGuard<'_, subscriptions::Store> {
-        lock(&self.store)
-    }
-
-    pub(crate) fn failed_log(&self) -> MutexGuard<'_, FailedLog> {
-        lock(&self.failed)
-    }
-
-    pub(crate) fn key(&self) -> SigningKey {
-        self.key
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub(crate) fn next_delivery(&self) -> u64 {
-        self.next_delivery.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Parses a callback the transport can deliver to.
-    pub(crate) fn check_callback(&self, callback: &str) -> Result<Uri, ApiError> {
-        if callback.is_empty() {
-            return Err(ApiError::invalid(
-                "callback",
-                "missing, and the sender has no default callback",
-            ));
-        }
-        self.rule
-            .parse(callback)
-            .map_err(|reason| ApiError::invalid("callback", reason))
-    }
-
-    /// The route of [`MockSender::send`].
-    fn default_route(&self) -> Route {
-        Route {
-            // Empty without a default: every attempt then fails as refused.
-            callback: self.callback.clone().unwrap_or_default(),
-            webhook_id: None,
-            fields: Fields::All,
-        }
     }
 }
 
@@ -381,7 +229,7 @@ impl Shared {
 /// panic that shows what was expected, what happened and the journal
 /// (unless the thread is already panicking).
 ///
-/// See the [module docs](super) for an example.
+/// See the [module docs](crate::mock) for an example.
 pub struct MockSender {
     shared: Arc<Shared>,
 }
@@ -392,10 +240,10 @@ impl fmt::Debug for MockSender {
         f.debug_struct("MockSender")
             .field("profile", &shared.profile)
             .field("key", &shared.key())
-            .field("store_id", &shared.store_id)
+            .field("store_id", &shared.registry.store_id)
             .field("transport", &shared.transport)
-            .field("callback", &shared.callback)
-            .field("clock", &shared.clock)
+            .field("callback", &shared.registry.callback)
+            .field("clock", &shared.registry.clock)
             .field("journal", &shared.journal)
             .finish_non_exhaustive()
     }
@@ -408,14 +256,11 @@ impl MockSender {
             key: SigningKey::new("store key", store_key),
             store_id: "1".to_owned(),
             profile: Profile::default(),
-            clock: Arc::new(SystemClock),
-            transport: None,
+            delivering: Delivering::new(None, Duration::from_secs(10)),
             callback: None,
-            timeout: Duration::from_secs(10),
             retry_delay: Duration::ZERO,
             timestamps: true,
             supported_events: SupportedEvent::defaults(),
-            journal_limit: None,
         }
     }
 
@@ -426,7 +271,7 @@ impl MockSender {
         delivery::deliver(
             &self.shared,
             &event,
-            self.shared.default_route(),
+            Route::default_of(&self.shared),
             Mode::Vendor,
         )
         .await
@@ -459,19 +304,19 @@ impl MockSender {
     /// The store answers again: the count of failed tries starts over.
     /// Disabled subscriptions stay disabled until updated with `active`.
     pub fn store_reachable(&self) {
-        self.shared.store().store_failures = 0;
+        self.shared.registry.store().store_failures = 0;
     }
 
     /// The subscription API (`webhook.create`, `list`, `count`, `update`,
     /// `delete`, `events`).
     pub fn subscriptions(&self) -> Subscriptions<'_> {
-        Subscriptions::new(&self.shared)
+        Subscriptions::new(&self.shared.registry)
     }
 
     /// `account.failed_webhooks`: the undelivered events of the last 24
     /// hours (by the sender's clock), oldest first.
     pub fn failed_webhooks(&self, query: &FailedQuery) -> Result<FailedWebhooks, ApiError> {
-        let now = self.shared.clock.now();
+        let now = self.shared.registry.clock.now();
         self.shared.failed_log().query(now, query)
     }
 
@@ -519,13 +364,13 @@ impl MockSender {
 
     /// The store id events carry unless they set their own.
     pub fn store_id(&self) -> &str {
-        &self.shared.store_id
+        &self.shared.registry.store_id
     }
 
     /// Where [`send`](Self::send) delivers; empty when built with
     /// [`http`](MockSenderBuilder::http) and no callback.
     pub fn callback(&self) -> &str {
-        self.shared.callback.as_deref().unwrap_or_default()
+        self.shared.registry.callback.as_deref().unwrap_or_default()
     }
 
     /// Whose rules it follows.
@@ -535,13 +380,19 @@ impl MockSender {
 
     /// The sender's "now", in Unix seconds.
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.shared.registry.clock.now()
     }
 
     /// One delivery, one attempt per copy, no retry and no failed log: what
     /// the conformance runner sends.
     pub(crate) async fn send_once(&self, event: &Event) -> Delivery {
-        delivery::deliver(&self.shared, event, self.shared.default_route(), Mode::Once).await
+        delivery::deliver(
+            &self.shared,
+            event,
+            Route::default_of(&self.shared),
+            Mode::Once,
+        )
+        .await
     }
 }
 

@@ -4,10 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::faults::Fault;
-use super::journal::Attempt;
 use super::payload::Event;
 use super::sender::MockSender;
+use crate::mock::faults::Fault;
+use crate::mock::journal::Attempt;
 use crate::{Action, DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, Entity, ErrorKind, Verifier};
 
 /// What the receiver under test is configured with, so the runner knows
