@@ -216,12 +216,17 @@ async fn nothing_listening_is_not_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_without_sending() {
     let (script, url) = scripted(&[200]).await;
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["--secret", KEY, "--entity", "product", "--action", "add"],
             "--url",
         ),
         (&["--fault", "no-such-fault"], "known faults"),
+        // API2Cart's sender would ignore it and send a sound delivery.
+        (
+            &["--fault", "extra-bad-signature"],
+            "a Standard Webhooks fault",
+        ),
         (&["--header", "X-Webhook-Signature: c2ln"], "computed"),
         (&["--header", "Content-Length: 3"], "computed from the body"),
         (&["--header", "no colon here"], "--header"),

@@ -143,6 +143,14 @@ pub fn run(args: &SendArgs) -> Result<Outcome, CliError> {
         event = event.header(name, value);
     }
     for fault in &args.faults {
+        // API2Cart sends one signature: a fault its sender ignores would
+        // send a sound delivery the caller believes spoiled.
+        if *fault == Fault::ExtraBadSignature {
+            return Err(CliError::new(
+                "--fault extra-bad-signature is a Standard Webhooks fault; \
+                 API2Cart sends one signature",
+            ));
+        }
         event = event.fault(fault.clone());
     }
     let delivery = runtime.block_on(sender.send(event));
