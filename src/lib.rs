@@ -176,7 +176,7 @@
 //! | `axum` | the [`Webhook<T>`][Webhook] extractor for axum 0.8, and `IntoResponse` for `americommerce::Reply` (implies `tower`) |
 //! | `actix` | `actix::Webhook<T>`, an extractor configured with `actix::WebhookConfig` in `app_data`, and the `actix::VerifyWebhook` middleware, for actix-web 4; `Responder` for `americommerce::Reply` |
 //! | `redis` | [`RedisReplayGuard`][RedisReplayGuard], a replay guard that several receiver processes share through Redis (needs a tokio runtime) |
-//! | `mock` | [`mock::MockSender`][MockSender], a mock of the vendor that delivers like it, for receivers' tests; `mock::americommerce` and `mock::WorkspaceSender` for the other two vendors (implies `tower`) |
+//! | `mock` | [`mock::MockSender`][MockSender] (API2Cart), `mock::americommerce` (unsigned, to the registered URL), `mock::WorkspaceSender` (UP42, signed as UP42 signs) and `mock::StandardSender` (Standard Webhooks, with the spec's retries): each vendor's delivering side emulated for receivers' tests (implies `tower`) |
 //! | `cli` | the `webhook-guard` binary: `sign` and `verify` captured deliveries and `send` one, each `--scheme api2cart\|up42\|standard`, and `serve` the vendors' webhook APIs (implies `mock`) |
 // Links to items that exist only with their feature; without it, to the section above.
 #![cfg_attr(
