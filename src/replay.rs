@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A boxed future, as returned by object-safe async traits here.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -139,10 +139,12 @@ pub struct InMemoryReplayGuard {
     state: Mutex<State>,
 }
 
+/// Each key is stored once and shared by both indexes: a delivery costs one
+/// copy of its key, not two.
 #[derive(Debug, Default)]
 struct State {
-    expiry_of: HashMap<ReplayKey, i64>,
-    by_expiry: BTreeSet<(i64, ReplayKey)>,
+    expiry_of: HashMap<Arc<ReplayKey>, i64>,
+    by_expiry: BTreeSet<(i64, Arc<ReplayKey>)>,
 }
 
 impl InMemoryReplayGuard {
@@ -194,8 +196,9 @@ impl InMemoryReplayGuard {
             );
             state.drop_first();
         }
-        state.expiry_of.insert(key.clone(), expires_at);
-        state.by_expiry.insert((expires_at, key.clone()));
+        let key = Arc::new(key.clone());
+        state.expiry_of.insert(Arc::clone(&key), expires_at);
+        state.by_expiry.insert((expires_at, key));
         ReplayCheck::First
     }
 }
