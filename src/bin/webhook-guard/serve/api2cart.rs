@@ -54,6 +54,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Form, Json, Router};
+use ctutils::CtEq as _;
 use serde_json::{Map, Value, json};
 use webhook_guard::mock::{
     ApiError, Delivery, Event, FailedQuery, Fields, LostConnection, MockSender, NewSubscription,
@@ -305,11 +306,9 @@ impl Params {
     /// takes, and checks `header_key` (`x-store-key`) the same way.
     fn authenticate(&mut self, store_key: &str, header_key: Option<&[u8]>) -> Result<(), Refusal> {
         let given = [self.get("store_key").map(str::as_bytes), header_key];
-        if given
-            .into_iter()
-            .flatten()
-            .any(|key| key != store_key.as_bytes())
-        {
+        // In constant time, as every secret here is compared.
+        let wrong = |key: &[u8]| !key.ct_eq(store_key.as_bytes()).to_bool();
+        if given.into_iter().flatten().any(wrong) {
             return Err(Refusal {
                 code: STORE_ACCESS_DENIED,
                 message: "store access denied: `store_key` (or `x-store-key`) is not the key this server signs with (--store-key)".to_owned(),
