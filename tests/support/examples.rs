@@ -37,15 +37,7 @@ impl Running {
     /// Every stdout line the example prints until it has been quiet for a
     /// while (and at most for [`LINE`] in all).
     pub fn drain_lines(&self) -> Vec<String> {
-        let deadline = Instant::now() + LINE;
-        let mut lines = Vec::new();
-        while let Ok(line) = self.process.stdout.recv_timeout(Duration::from_millis(300)) {
-            lines.push(line);
-            if Instant::now() > deadline {
-                break;
-            }
-        }
-        lines
+        self.process.drain_stdout(Duration::from_millis(300), LINE)
     }
 
     /// Fails if the example printed anything more on stdout.

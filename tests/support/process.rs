@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A running child process.
 pub struct Spawned {
@@ -46,6 +47,21 @@ impl Spawned {
     /// Every line printed on stderr so far.
     pub fn stderr(&self) -> Vec<String> {
         self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Every stdout line not yet read, until none has come for `settle`,
+    /// and for `at_most` in all (a program that never stops printing does
+    /// not hold the test).
+    pub fn drain_stdout(&self, settle: Duration, at_most: Duration) -> Vec<String> {
+        let deadline = Instant::now() + at_most;
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(settle) {
+            lines.push(line);
+            if Instant::now() > deadline {
+                break;
+            }
+        }
+        lines
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::TIMEOUT;
 use super::client::{RawResponse, Until, send_raw};
 use super::process::Spawned;
 
@@ -51,11 +52,7 @@ impl Server {
     /// Every stdout line printed so far and not yet read, waiting `settle`
     /// for stragglers.
     pub fn drain_lines(&self, settle: Duration) -> Vec<String> {
-        let mut lines = Vec::new();
-        while let Ok(line) = self.process.stdout.recv_timeout(settle) {
-            lines.push(line);
-        }
-        lines
+        self.process.drain_stdout(settle, TIMEOUT)
     }
 
     /// Every line printed on stderr so far.
