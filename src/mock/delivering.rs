@@ -1,12 +1,20 @@
-//! What every sender's builder sets alike, written once: the clock, the
-//! transport, the attempt timeout and the journal limit. A vendor's builder
-//! holds a [`Delivering`] in its field `delivering` and gets the setters
-//! from [`delivering_setters!`], each with the vendor's own doc comment.
+//! What every sender delivers with, written once: the clock, the
+//! transport, the attempt timeout and the journal. A vendor's builder holds
+//! a [`Delivering`] in its field `delivering` and gets the setters from
+//! [`delivering_setters!`], each with the vendor's own doc comment; `build`
+//! turns it into the [`Engine`] the vendor's policy delivers through.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::target::Transport;
+use bytes::Bytes;
+use http::Uri;
+
+use super::journal::{
+    Attempt, Expectations, Journal, ReceivedResponse, SentRequest, TransportFailure, Vendor,
+};
+use super::target::{Transport, WireRequest};
 use crate::{Clock, SystemClock};
 
 /// How a sender delivers, as its builder sets it.
@@ -20,6 +28,8 @@ pub(crate) struct Delivering<T = Transport> {
     pub(crate) transport: T,
     pub(crate) timeout: Duration,
     pub(crate) journal_limit: Option<usize>,
+    /// A journal given to the builder, shared with other senders.
+    pub(crate) journal: Option<Journal>,
 }
 
 impl<T> Delivering<T> {
@@ -31,12 +41,96 @@ impl<T> Delivering<T> {
             transport,
             timeout,
             journal_limit: None,
+            journal: None,
+        }
+    }
+
+    /// The same settings with `transport` (for a builder that resolves its
+    /// own default target).
+    pub(crate) fn with_transport<U>(self, transport: U) -> Delivering<U> {
+        Delivering {
+            clock: self.clock,
+            transport,
+            timeout: self.timeout,
+            journal_limit: self.journal_limit,
+            journal: self.journal,
         }
     }
 }
 
-/// The builder methods `clock`, `http`, `service`, `attempt_timeout` and
-/// `journal_limit`, setting the builder's `delivering: Delivering<_>`.
+impl Delivering {
+    /// The engine `vendor`'s sender delivers through, and the expectations
+    /// its handles share (checked when the last one is dropped).
+    pub(crate) fn build(self, vendor: Vendor) -> (Engine, Arc<Expectations>) {
+        let journal = self
+            .journal
+            .unwrap_or_else(|| Journal::bounded(self.journal_limit));
+        let expectations = Arc::new(Expectations::new(vendor, journal.clone()));
+        let engine = Engine {
+            vendor,
+            clock: self.clock,
+            transport: self.transport,
+            timeout: self.timeout,
+            journal,
+            next_delivery: AtomicU64::new(0),
+        };
+        (engine, expectations)
+    }
+}
+
+/// What a built sender delivers with: its clock, transport, attempt
+/// timeout and journal, and the numbering of its deliveries. The vendor's
+/// policy decides what to send and when; this does the sending and the
+/// recording alike for all of them.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) vendor: Vendor,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) transport: Transport,
+    pub(crate) timeout: Duration,
+    pub(crate) journal: Journal,
+    next_delivery: AtomicU64,
+}
+
+impl Engine {
+    /// The sender's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The next delivery number, from 1.
+    pub(crate) fn next_delivery(&self) -> u64 {
+        self.next_delivery.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Puts `wire` on the transport within the sender's attempt timeout.
+    pub(crate) async fn exchange(
+        &self,
+        uri: &Uri,
+        url: &str,
+        wire: &WireRequest,
+        signed_string: Bytes,
+        lowercase: bool,
+    ) -> (
+        SentRequest,
+        Result<ReceivedResponse, TransportFailure>,
+        Duration,
+    ) {
+        self.transport
+            .exchange(uri, url, wire, signed_string, lowercase, self.timeout)
+            .await
+    }
+
+    /// Records `attempt` as this vendor's and returns it numbered.
+    pub(crate) fn record(&self, mut attempt: Attempt) -> Attempt {
+        attempt.vendor = self.vendor;
+        self.journal.record_attempt(attempt)
+    }
+}
+
+/// The builder methods `clock`, `http`, `service`, `attempt_timeout`,
+/// `journal_limit` and `journal`, setting the builder's
+/// `delivering: Delivering<_>`.
 ///
 /// Invoked inside the builder's `impl`, with each method's doc comment in
 /// front of its name, so the docs stay the vendor's.
@@ -48,6 +142,17 @@ macro_rules! delivering_setters {
         $(#[$timeout:meta])* fn attempt_timeout;
         $(#[$limit:meta])* fn journal_limit;
     ) => {
+        /// Records into `journal` rather than a journal of its own: give
+        /// several senders (of any vendors) the same one to see all their
+        /// attempts in one list, numbered in one sequence. Its limit is the
+        /// journal's own ([`Journal::with_limit`](crate::mock::Journal::with_limit));
+        /// this sender's `journal_limit` is then ignored.
+        #[must_use]
+        pub fn journal(mut self, journal: $crate::mock::Journal) -> Self {
+            self.delivering.journal = Some(journal);
+            self
+        }
+
         $(#[$clock])*
         #[must_use]
         pub fn clock(mut self, clock: impl $crate::Clock) -> Self {

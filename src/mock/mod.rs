@@ -21,10 +21,14 @@
 //!   ([`MockSender::subscriptions`]): a store event ([`MockSender::emit`])
 //!   fans out to every active matching subscription, its body trimmed to
 //!   the subscription's `fields`.
-//! - **A journal** of every attempt ([`Journal`]): the exact request (headers
-//!   in order and case, body, the signed string), the answer, latency,
-//!   attempt number, outcome; [`Journal::wait_for`] for deliveries made in
-//!   the background; [`Expectation`]s checked when the sender is dropped.
+//! - **One journal for every vendor** ([`Journal`]): each [`Attempt`] with
+//!   its [`Vendor`], the event as that vendor names it, the exact request
+//!   (headers in order and case, body, the signed string), the answer,
+//!   latency, attempt number, outcome and the vendor's own fields. Give
+//!   several senders the same journal (`.journal(..)` on their builders) to
+//!   see them all in one numbered list; [`Journal::wait_for`] and
+//!   [`Journal::next_after`] for deliveries made in the background; every
+//!   sender's [`Expectation`]s are checked when it is dropped.
 //! - **Faults on demand** ([`Fault`]) and a [`Conformance`] runner that
 //!   delivers every one of them and holds the answers against the status
 //!   table.
@@ -125,7 +129,7 @@ pub use faults::{Fault, ParseFaultError};
 pub use journal::{
     Attempt, AttemptOutcome, Delivery, DeliveryOutcome, Expectation, Journal, ReceivedResponse,
     SentRequest, Times, TransportFailure, TransportFailureKind, UnmetExpectation,
-    UnmetExpectations, WaitTimeout,
+    UnmetExpectations, Vendor, WaitTimeout,
 };
 pub use standard::{
     Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry, SPEC_RETRY_SCHEDULE,

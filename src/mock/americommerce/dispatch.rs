@@ -4,19 +4,22 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::auth::ApiToken;
 use super::cache::{CachedReply, ReplyCache};
 use super::webhooks::{FailureType, Store, UrlRule, Webhook, WebhookId};
-use crate::Clock;
 use crate::americommerce::EventType;
-use crate::mock::journal::{ReceivedResponse, Recent, SentRequest, TransportFailure, duration_ms};
-use crate::mock::target::{Transport, WireRequest, invalid_request};
+use crate::mock::delivering::Engine;
+use crate::mock::journal::{
+    Attempt, ReceivedResponse, SentRequest, TransportFailure, Vendor, duration_ms,
+};
+use crate::mock::target::{WireRequest, invalid_request};
 
 /// Why sending to a subscription (or its fallback) failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,20 +40,42 @@ impl fmt::Display for HookFailure {
     }
 }
 
-/// One request the sender put on the wire, and what came back.
+/// One request the sender put on the wire, and what came back: a journal
+/// [`Attempt`] read with AmeriCommerce's names.
 #[derive(Clone, Debug)]
 pub struct Exchange {
+    attempt: Attempt,
     webhook_id: WebhookId,
     event_type: EventType,
-    fallback: bool,
-    sent_at: i64,
     deadline: Duration,
-    request: SentRequest,
-    result: Result<ReceivedResponse, TransportFailure>,
-    latency: Duration,
 }
 
+/// The journal fields only AmeriCommerce's attempts carry.
+const WEBHOOK_ID: &str = "webhook_id";
+const FALLBACK: &str = "fallback";
+const DEADLINE_MS: &str = "deadline_ms";
+
 impl Exchange {
+    /// The exchange an AmeriCommerce journal attempt records; `None` for
+    /// another vendor's.
+    pub fn from_attempt(attempt: &Attempt) -> Option<Self> {
+        if attempt.vendor() != Vendor::AmeriCommerce {
+            return None;
+        }
+        let details = attempt.details();
+        Some(Self {
+            webhook_id: WebhookId::new(details.get(WEBHOOK_ID)?.as_u64()?),
+            event_type: EventType::parse(attempt.event()),
+            deadline: Duration::from_millis(details.get(DEADLINE_MS)?.as_u64()?),
+            attempt: attempt.clone(),
+        })
+    }
+
+    /// The journal attempt it is.
+    pub fn attempt(&self) -> &Attempt {
+        &self.attempt
+    }
+
     /// The subscription it was sent for.
     pub fn webhook_id(&self) -> WebhookId {
         self.webhook_id
@@ -63,12 +88,12 @@ impl Exchange {
 
     /// True when it went to the subscription's fallback URL.
     pub fn is_fallback(&self) -> bool {
-        self.fallback
+        self.attempt.details().get(FALLBACK) == Some(&Value::Bool(true))
     }
 
     /// The sender's clock when it was sent (Unix seconds).
     pub fn sent_at(&self) -> i64 {
-        self.sent_at
+        self.attempt.sent_at()
     }
 
     /// How long the sender waited at most.
@@ -78,22 +103,22 @@ impl Exchange {
 
     /// The request as sent.
     pub fn request(&self) -> &SentRequest {
-        &self.request
+        self.attempt.request()
     }
 
     /// The answer, when there was one in time.
     pub fn response(&self) -> Option<&ReceivedResponse> {
-        self.result.as_ref().ok()
+        self.attempt.response()
     }
 
     /// From the first byte sent to the answer read, in tokio's clock.
     pub fn latency(&self) -> Duration {
-        self.latency
+        self.attempt.latency()
     }
 
     /// Why it counts as failed; `None` for a 2xx answer in time.
     pub fn failure(&self) -> Option<HookFailure> {
-        match judged(self, self.fallback) {
+        match judged(self, self.is_fallback()) {
             HookResult::Failed { failure, .. } => Some(failure),
             _ => None,
         }
@@ -103,17 +128,24 @@ impl Exchange {
     /// 200 in 4 ms`. The query string is hidden: it may carry the receiver's
     /// URL token.
     pub fn summary(&self) -> String {
-        let answer = match &self.result {
-            Ok(response) => response.status().to_string(),
-            Err(failure) => format!("no response ({failure})"),
+        let answer = match self.attempt.response() {
+            Some(response) => response.status().to_string(),
+            None => match self.attempt.failure() {
+                Some(failure) => format!("no response ({failure})"),
+                None => "no response".to_owned(),
+            },
         };
         format!(
             "webhook {} {}{} -> {}: {answer} in {} ms",
             self.webhook_id,
             self.event_type,
-            if self.fallback { " (fallback)" } else { "" },
-            redacted_query(self.request.url()),
-            self.latency.as_millis()
+            if self.is_fallback() {
+                " (fallback)"
+            } else {
+                ""
+            },
+            redacted_query(self.request().url()),
+            self.latency().as_millis()
         )
     }
 
@@ -122,13 +154,13 @@ impl Exchange {
         json!({
             "webhook_id": self.webhook_id.get(),
             "event_type": self.event_type.as_str(),
-            "fallback": self.fallback,
-            "sent_at": self.sent_at,
+            "fallback": self.is_fallback(),
+            "sent_at": self.sent_at(),
             "deadline_ms": duration_ms(self.deadline),
-            "request": self.request.to_json(),
+            "request": self.request().to_json(),
             "status": self.response().map(ReceivedResponse::status),
             "failure": self.failure().map(|f| f.to_string()),
-            "latency_ms": duration_ms(self.latency),
+            "latency_ms": duration_ms(self.latency()),
         })
     }
 }
@@ -379,7 +411,7 @@ pub(super) async fn play(
     body: Bytes,
 ) -> Dispatch {
     let webhooks = shared.state().webhooks.matching(&event_type, store_id);
-    let deadline = event_type.reply_deadline().unwrap_or(shared.timeout);
+    let deadline = event_type.reply_deadline().unwrap_or(shared.engine.timeout);
     let event = Event {
         event_type: &event_type,
         body: &body,
@@ -431,7 +463,7 @@ impl Event<'_> {
             .then(|| webhook.cache_length().duration())
             .flatten();
         if ttl.is_some() {
-            let now = shared.clock.now();
+            let now = shared.engine.now();
             let cached = shared.state().cache.get(webhook.id(), self.body, now);
             if let Some(cached) = cached {
                 return HookOutcome {
@@ -446,7 +478,10 @@ impl Event<'_> {
                 };
             }
         }
-        let first = self.send(shared, &webhook, webhook.url(), false).await;
+        let delivery = shared.engine.next_delivery();
+        let first = self
+            .send(shared, &webhook, webhook.url(), delivery, false)
+            .await;
         let mut result = judged(&first, false);
         let mut exchanges = vec![first];
         // Only the subscription's own replies are cached: a fallback's would
@@ -456,7 +491,7 @@ impl Event<'_> {
                 status: *status,
                 body: reply.clone(),
             };
-            let now = shared.clock.now();
+            let now = shared.engine.now();
             shared
                 .state()
                 .cache
@@ -465,7 +500,7 @@ impl Event<'_> {
         if let (HookResult::Failed { .. }, FailureType::Fallback, Some(fallback)) =
             (&result, webhook.failure_type(), webhook.fallback_url())
         {
-            let second = self.send(shared, &webhook, fallback, true).await;
+            let second = self.send(shared, &webhook, fallback, delivery, true).await;
             result = judged(&second, true);
             exchanges.push(second);
         }
@@ -476,19 +511,23 @@ impl Event<'_> {
         }
     }
 
-    /// Sends the event to `url` for `webhook`, within the deadline.
+    /// Sends the event to `url` for `webhook`, within the deadline, and
+    /// records it: attempt 1 of the subscription's delivery to its URL, 2 to
+    /// its fallback.
     async fn send(
         &self,
         shared: &Shared,
         webhook: &Webhook,
         url: &str,
+        delivery: u64,
         fallback: bool,
     ) -> Exchange {
-        let sent_at = shared.clock.now();
+        let sent_at = shared.engine.now();
         let (request, result, latency) = match self.prepare(shared, url) {
             Ok((uri, wire)) => {
                 // Nothing is signed, so the journal's signed string is empty.
                 shared
+                    .engine
                     .transport
                     .exchange(&uri, url, &wire, Bytes::new(), false, self.deadline)
                     .await
@@ -505,18 +544,38 @@ impl Event<'_> {
                 Duration::ZERO,
             ),
         };
-        let exchange = Exchange {
-            webhook_id: webhook.id(),
-            event_type: self.event_type.clone(),
-            fallback,
+        let delivered = result
+            .as_ref()
+            .is_ok_and(|r| (200..300).contains(&r.status()));
+        let deadline_ms = u64::try_from(self.deadline.as_millis()).unwrap_or(u64::MAX);
+        let details = Map::from_iter([
+            (WEBHOOK_ID.to_owned(), json!(webhook.id().get())),
+            (FALLBACK.to_owned(), json!(fallback)),
+            (DEADLINE_MS.to_owned(), json!(deadline_ms)),
+        ]);
+        let attempt = shared.engine.record(Attempt {
+            id: 0,
+            vendor: Vendor::AmeriCommerce,
+            delivery,
+            number: if fallback { 2 } else { 1 },
+            copy: 1,
+            endpoint: Some(webhook.id().to_string()),
+            event: self.event_type.as_str().to_owned(),
             sent_at,
-            deadline: self.deadline,
             request,
             result,
             latency,
-        };
-        shared.state().exchanges.push(exchange.clone());
-        exchange
+            faults: Vec::new(),
+            delivered,
+            details,
+        });
+        shared.sent.fetch_add(1, Ordering::Relaxed);
+        Exchange {
+            attempt,
+            webhook_id: webhook.id(),
+            event_type: self.event_type.clone(),
+            deadline: self.deadline,
+        }
     }
 
     /// The request, as the vendor documents it: a POST of the body to the
@@ -545,7 +604,7 @@ impl Event<'_> {
 
 /// How the vendor judges one exchange: a 2xx answer in time succeeds.
 fn judged(exchange: &Exchange, fell_back: bool) -> HookResult {
-    match &exchange.result {
+    match &exchange.attempt.result {
         Ok(response) if (200..300).contains(&response.status()) => HookResult::Succeeded {
             status: response.status(),
             reply: response.body().clone(),
@@ -568,10 +627,11 @@ fn judged(exchange: &Exchange, fell_back: bool) -> HookResult {
 pub(super) struct Shared {
     pub(super) api_token: ApiToken,
     pub(super) store_id: String,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) transport: Transport,
+    /// Clock, transport, timeout, journal.
+    pub(super) engine: Engine,
     pub(super) rule: UrlRule,
-    pub(super) timeout: Duration,
+    /// How many requests were sent, those the journal dropped included.
+    pub(super) sent: AtomicUsize,
     pub(super) state: Mutex<State>,
 }
 
@@ -579,7 +639,6 @@ pub(super) struct Shared {
 pub(super) struct State {
     pub(super) webhooks: Store,
     pub(super) cache: ReplyCache,
-    pub(super) exchanges: Recent<Exchange>,
 }
 
 impl Shared {

@@ -2,6 +2,7 @@
 //! per test, its subscriptions and what it sent.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,10 +13,9 @@ use serde_json::Value;
 use super::auth::{ApiToken, Unauthorized};
 use super::dispatch::{self, Dispatch, Exchange, Shared, State};
 use super::webhooks::{NewWebhook, UrlRule, Webhook, WebhookError, WebhookId, WebhookUpdate};
-use crate::Clock;
 use crate::americommerce::EventType;
 use crate::mock::delivering::{Delivering, delivering_setters};
-use crate::mock::journal::Recent;
+use crate::mock::journal::{Expectations, Journal, Vendor, expectation_methods};
 use crate::mock::target::Transport;
 
 /// Configures an [`AmeriCommerceSender`]; made by [`AmeriCommerceSender::builder`].
@@ -56,7 +56,7 @@ impl AmeriCommerceSenderBuilder {
         /// failed (default 10 s, tokio's clock). Events that expect a reply
         /// always get the vendor's [`REPLY_DEADLINE`](crate::americommerce::REPLY_DEADLINE).
         fn attempt_timeout;
-        /// Keeps only the `limit` most recent requests in
+        /// Keeps only the `limit` most recent requests in the journal and
         /// [`exchanges`](AmeriCommerceSender::exchanges), dropping the oldest
         /// (default: keeps everything);
         /// [`total_exchanges`](AmeriCommerceSender::total_exchanges) still counts
@@ -79,19 +79,17 @@ impl AmeriCommerceSenderBuilder {
             Transport::Http => UrlRule::Http,
             Transport::Service(_) => UrlRule::InProcess,
         };
+        let (engine, expectations) = self.delivering.build(Vendor::AmeriCommerce);
         AmeriCommerceSender {
             shared: Arc::new(Shared {
                 api_token: self.api_token,
                 store_id: self.store_id,
-                clock: self.delivering.clock,
-                transport: self.delivering.transport,
+                engine,
                 rule,
-                timeout: self.delivering.timeout,
-                state: Mutex::new(State {
-                    exchanges: Recent::new(self.delivering.journal_limit),
-                    ..State::default()
-                }),
+                sent: AtomicUsize::new(0),
+                state: Mutex::new(State::default()),
             }),
+            expectations,
         }
     }
 }
@@ -106,6 +104,8 @@ impl AmeriCommerceSenderBuilder {
 /// `Send + Sync`; its methods take `&self`.
 pub struct AmeriCommerceSender {
     shared: Arc<Shared>,
+    /// Held by the sender only, so they are checked when it is dropped.
+    expectations: Arc<Expectations>,
 }
 
 impl fmt::Debug for AmeriCommerceSender {
@@ -114,9 +114,10 @@ impl fmt::Debug for AmeriCommerceSender {
         f.debug_struct("AmeriCommerceSender")
             .field("api_token", &shared.api_token)
             .field("store_id", &shared.store_id)
-            .field("transport", &shared.transport)
-            .field("clock", &shared.clock)
-            .field("timeout", &shared.timeout)
+            .field("transport", &shared.engine.transport)
+            .field("clock", &shared.engine.clock)
+            .field("timeout", &shared.engine.timeout)
+            .field("journal", &shared.engine.journal)
             .finish_non_exhaustive()
     }
 }
@@ -214,17 +215,33 @@ impl AmeriCommerceSender {
     }
 
     /// Every request sent so far (fallbacks included; cache hits send
-    /// nothing), in the order they finished; under a
+    /// nothing), in the order they finished, as AmeriCommerce's exchanges:
+    /// this vendor's attempts in the [`journal`](Self::journal) (under a
     /// [`journal_limit`](AmeriCommerceSenderBuilder::journal_limit), only the
-    /// most recent ones.
+    /// most recent ones).
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.shared.state().exchanges.to_vec()
+        self.shared
+            .engine
+            .journal
+            .attempts()
+            .iter()
+            .filter_map(Exchange::from_attempt)
+            .collect()
     }
 
     /// How many requests were sent so far, those dropped by the limit included.
     pub fn total_exchanges(&self) -> usize {
-        self.shared.state().exchanges.total()
+        self.shared.sent.load(Ordering::Relaxed)
     }
+
+    /// Every request sent so far, as journal attempts: each subscription's
+    /// part of a played event is one delivery, attempt 1 to its URL and
+    /// attempt 2 to its fallback URL.
+    pub fn journal(&self) -> Journal {
+        self.shared.engine.journal.clone()
+    }
+
+    expectation_methods!(expectations);
 
     /// The store id of subscriptions created without one.
     pub fn store_id(&self) -> &str {
@@ -233,6 +250,6 @@ impl AmeriCommerceSender {
 
     /// The sender's "now", in Unix seconds.
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.shared.engine.now()
     }
 }

@@ -18,6 +18,10 @@ use crate::mock::target::CallbackRule;
 pub struct WebhookId(u64);
 
 impl WebhookId {
+    pub(super) fn new(id: u64) -> Self {
+        Self(id)
+    }
+
     /// The id as a number.
     pub fn get(self) -> u64 {
         self.0

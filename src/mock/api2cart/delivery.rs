@@ -9,13 +9,16 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use http::Uri;
+use serde_json::json;
 
 use super::failed_log::FailedWebhook;
 use super::payload::{Event, trim_fields};
 use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
 use crate::mock::faults::{Fault, faulty_timestamp, tampered};
-use crate::mock::journal::{Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure};
+use crate::mock::journal::{
+    Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure, Vendor,
+};
 use crate::mock::target::{WireRequest, invalid_request};
 use crate::{ErrorNotice, SignedHeaders, Signer, SigningKey, canonical_name, names};
 
@@ -128,7 +131,7 @@ pub(crate) async fn store_unreachable(shared: &Shared, lost: &LostConnection) ->
 
 /// Delivers `event` along `route`.
 pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: Mode) -> Delivery {
-    let id = shared.next_delivery();
+    let id = shared.engine.next_delivery();
     let body = match &route.fields {
         Fields::All => event.body.clone(),
         Fields::Only(fields) => {
@@ -187,14 +190,14 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
     }
     let delivery = Delivery {
         id,
-        subscription: route.webhook_id.map(WebhookId::get),
-        entity: event.entity.clone(),
-        action: event.action.clone(),
+        vendor: Vendor::Api2Cart,
+        endpoint: route.webhook_id.map(|w| w.get().to_string()),
+        event: event_name(event),
         callback: route.callback,
         attempts,
         outcome,
     };
-    shared.journal.record_delivery(delivery.clone());
+    shared.engine.journal.record_delivery(delivery.clone());
     delivery
 }
 
@@ -214,14 +217,13 @@ impl AttemptContext<'_> {
         let (request, result, latency) = match prepared {
             Ok(prepared) => {
                 self.shared
-                    .transport
+                    .engine
                     .exchange(
                         &prepared.uri,
                         &self.route.callback,
                         &prepared.wire,
                         prepared.signed_string.clone(),
                         prepared.lowercase,
-                        self.shared.timeout,
                     )
                     .await
             }
@@ -234,23 +236,35 @@ impl AttemptContext<'_> {
         let delivered = result
             .as_ref()
             .is_ok_and(|r| self.shared.profile.is_success(r.status()));
+        let webhook_id = self.route.webhook_id.map(WebhookId::get);
+        let mut details = serde_json::Map::new();
+        details.insert("webhook_id".to_owned(), json!(webhook_id));
+        details.insert("entity".to_owned(), json!(self.event.entity.as_str()));
+        details.insert("action".to_owned(), json!(self.event.action.as_str()));
         let attempt = Attempt {
+            id: 0,
+            vendor: Vendor::Api2Cart,
             delivery: self.delivery,
             number: self.number,
             copy,
-            subscription: self.route.webhook_id.map(WebhookId::get),
-            entity: self.event.entity.clone(),
-            action: self.event.action.clone(),
+            endpoint: webhook_id.map(|w| w.to_string()),
+            event: event_name(self.event),
             sent_at: self.sent_at,
             request,
             result,
             latency,
             faults: self.event.faults.clone(),
             delivered,
+            details,
         };
-        self.shared.journal.record_attempt(attempt.clone());
-        attempt
+        self.shared.engine.record(attempt)
     }
+}
+
+/// The journal's name of an API2Cart event: `entity.action`, as the
+/// vendor's `webhook.events` lists them.
+fn event_name(event: &Event) -> String {
+    format!("{}.{}", event.entity, event.action)
 }
 
 /// One attempt, signed and spoiled as its faults say.

@@ -2,7 +2,6 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -10,11 +9,10 @@ use super::delivery::{self, LostConnection, Mode, Route};
 use super::failed_log::{FailedLog, FailedQuery, FailedWebhooks};
 use super::payload::Event;
 use super::policy::Profile;
-use super::state::{Expectations, Shared, lock};
+use super::state::Shared;
 use super::subscriptions::{ApiError, Registry, Store, Subscriptions, SupportedEvent};
 use crate::mock::delivering::{Delivering, delivering_setters};
-use crate::mock::journal::Delivery;
-use crate::mock::journal::{self, Expectation, Journal, UnmetExpectations};
+use crate::mock::journal::{self, Delivery, Expectations, Journal, Vendor};
 use crate::mock::target::{CallbackRule, Transport};
 use crate::{Clock, SigningKey};
 
@@ -173,8 +171,10 @@ impl MockSenderBuilder {
     }
 
     /// The sender.
-    pub fn build(self) -> Result<MockSender, BuildError> {
-        let transport = self.delivering.transport.ok_or(BuildError::NoTarget)?;
+    pub fn build(mut self) -> Result<MockSender, BuildError> {
+        let Some(transport) = self.delivering.transport.take() else {
+            return Err(BuildError::NoTarget);
+        };
         let rule = match transport {
             Transport::Http => CallbackRule::AbsoluteHttp,
             Transport::Service(_) => CallbackRule::AnyOrPath,
@@ -194,27 +194,29 @@ impl MockSenderBuilder {
         }
         let retention =
             i64::try_from(self.profile.failed_retention().as_secs()).unwrap_or(i64::MAX);
+        let (engine, expectations) = self
+            .delivering
+            .with_transport(transport)
+            .build(Vendor::Api2Cart);
+        let engine_clock = Arc::clone(&engine.clock);
         Ok(MockSender {
             shared: Arc::new(Shared {
                 profile: self.profile,
                 key: RwLock::new(self.key),
-                transport,
-                timeout: self.delivering.timeout,
+                engine,
                 retry_delay: self.retry_delay,
                 timestamps: self.timestamps,
-                journal: Journal::with_limit(self.delivering.journal_limit),
                 registry: Registry {
                     store_id: self.store_id,
-                    clock: self.delivering.clock,
+                    clock: engine_clock,
                     rule,
                     callback,
                     supported_events: self.supported_events,
                     store: Mutex::new(Store::default()),
                 },
                 failed: Mutex::new(FailedLog::new(retention)),
-                expectations: Mutex::new(Expectations::default()),
-                next_delivery: AtomicU64::new(0),
             }),
+            expectations,
         })
     }
 }
@@ -232,6 +234,8 @@ impl MockSenderBuilder {
 /// See the [module docs](crate::mock) for an example.
 pub struct MockSender {
     shared: Arc<Shared>,
+    /// Held by the sender only, so they are checked when it is dropped.
+    expectations: Arc<Expectations>,
 }
 
 impl fmt::Debug for MockSender {
@@ -241,10 +245,10 @@ impl fmt::Debug for MockSender {
             .field("profile", &shared.profile)
             .field("key", &shared.key())
             .field("store_id", &shared.registry.store_id)
-            .field("transport", &shared.transport)
+            .field("transport", &shared.engine.transport)
             .field("callback", &shared.registry.callback)
             .field("clock", &shared.registry.clock)
-            .field("journal", &shared.journal)
+            .field("journal", &shared.engine.journal)
             .finish_non_exhaustive()
     }
 }
@@ -322,34 +326,10 @@ impl MockSender {
 
     /// Every attempt and delivery so far.
     pub fn journal(&self) -> Journal {
-        self.shared.journal.clone()
+        self.shared.engine.journal.clone()
     }
 
-    /// Expects `expectation` to hold by the time the sender is dropped or
-    /// [`verify`](Self::verify)-ed.
-    pub fn expect(&self, expectation: Expectation) {
-        let mut expectations = lock(&self.shared.expectations);
-        expectations.list.push(expectation);
-        expectations.verified = false;
-    }
-
-    /// The expectations not met now, if any.
-    pub fn unmet_expectations(&self) -> Option<UnmetExpectations> {
-        let expectations = lock(&self.shared.expectations);
-        journal::check(&expectations.list, &self.shared.journal)
-    }
-
-    /// Checks the expectations now, panicking with the report when one is
-    /// not met. Once they pass, dropping the sender does not check them
-    /// again (until another is added).
-    #[track_caller]
-    pub fn verify(&self) {
-        if let Some(unmet) = self.unmet_expectations() {
-            lock(&self.shared.expectations).verified = true;
-            panic!("{unmet}");
-        }
-        lock(&self.shared.expectations).verified = true;
-    }
+    journal::expectation_methods!(expectations);
 
     /// Signs from now on with `store_key` (the vendor's
     /// `account.config.update` with `new_store_key`), e.g. to test a
@@ -393,22 +373,5 @@ impl MockSender {
             Mode::Once,
         )
         .await
-    }
-}
-
-impl Drop for MockSender {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let expectations = lock(&self.shared.expectations);
-        if expectations.verified {
-            return;
-        }
-        let unmet = journal::check(&expectations.list, &self.shared.journal);
-        drop(expectations);
-        if let Some(unmet) = unmet {
-            panic!("{unmet}");
-        }
     }
 }

@@ -4,7 +4,6 @@
 //! Its own module so that the deliveries and the `webhook.*` API below the
 //! sender can reach it without importing the sender.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -12,29 +11,19 @@ use super::failed_log::FailedLog;
 use super::policy::Profile;
 use super::subscriptions::Registry;
 use crate::SigningKey;
-use crate::mock::journal::{Expectation, Journal};
-use crate::mock::target::Transport;
-
-#[derive(Debug, Default)]
-pub(crate) struct Expectations {
-    pub(crate) list: Vec<Expectation>,
-    pub(crate) verified: bool,
-}
+use crate::mock::delivering::Engine;
 
 /// What a sender and the tasks it spawns share.
 pub(crate) struct Shared {
     pub(crate) profile: Profile,
     pub(crate) key: RwLock<SigningKey>,
-    pub(crate) transport: Transport,
-    pub(crate) timeout: Duration,
+    /// Clock, transport, timeout, journal.
+    pub(crate) engine: Engine,
     pub(crate) retry_delay: Duration,
     pub(crate) timestamps: bool,
-    pub(crate) journal: Journal,
     /// Subscriptions, and the store id, clock and default callback they use.
     pub(crate) registry: Registry,
     pub(crate) failed: Mutex<FailedLog>,
-    pub(crate) expectations: Mutex<Expectations>,
-    pub(crate) next_delivery: AtomicU64,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -53,9 +42,5 @@ impl Shared {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    pub(crate) fn next_delivery(&self) -> u64 {
-        self.next_delivery.fetch_add(1, Ordering::Relaxed) + 1
     }
 }

@@ -10,7 +10,7 @@ use http::Uri;
 use serde_json::{Value, json};
 
 use crate::mock::clock::utc_date_time;
-use crate::mock::journal::{Attempt, Delivery, Expectation};
+use crate::mock::journal::{Attempt, Delivery, Expectation, Vendor};
 use crate::mock::target::CallbackRule;
 use crate::{Action, Clock, Entity};
 
@@ -576,21 +576,29 @@ impl fmt::Debug for Registry {
     }
 }
 
-// The journal keeps the vendor's subscription id as a bare number; these are
-// its API2Cart names.
+// The journal keeps the vendor's subscription id as text; these are its
+// API2Cart names.
 
 impl Attempt {
-    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
+    /// The API2Cart subscription it was sent for; `None` for
+    /// [`MockSender::send`](super::MockSender::send) and other vendors.
     pub fn webhook_id(&self) -> Option<WebhookId> {
-        self.subscription.map(WebhookId)
+        api2cart_webhook(self.vendor(), self.endpoint())
     }
 }
 
 impl Delivery {
-    /// The subscription it was sent for; `None` for [`MockSender::send`](super::MockSender::send).
+    /// The API2Cart subscription it was sent for; `None` for
+    /// [`MockSender::send`](super::MockSender::send) and other vendors.
     pub fn webhook_id(&self) -> Option<WebhookId> {
-        self.subscription.map(WebhookId)
+        api2cart_webhook(self.vendor(), self.endpoint())
     }
+}
+
+fn api2cart_webhook(vendor: Vendor, endpoint: Option<&str>) -> Option<WebhookId> {
+    (vendor == Vendor::Api2Cart)
+        .then(|| endpoint?.parse().ok().map(WebhookId))
+        .flatten()
 }
 
 impl Expectation {

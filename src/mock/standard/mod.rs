@@ -9,7 +9,6 @@ mod policy;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -20,12 +19,14 @@ use serde_json::{Value, json};
 pub use endpoint::{Endpoint, Message, NewEndpoint, StandardError, generate_secret};
 pub use policy::SPEC_RETRY_SCHEDULE;
 
-use super::delivering::{Delivering, delivering_setters};
+use super::delivering::{Delivering, Engine, delivering_setters};
 use super::faults::{Fault, faulty_timestamp, tampered};
-use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
+use super::journal::{
+    Attempt, Expectations, Journal, SentRequest, TransportFailure, Vendor, expectation_methods,
+};
 use super::target::{Transport, WireRequest};
+use crate::SigningKey;
 use crate::standard::names;
-use crate::{Action, Clock, Entity, SigningKey};
 use endpoint::{SUPPORTED_FAULTS, Secret, checked_id};
 use policy::{Rng, Verdict, jittered};
 
@@ -146,17 +147,14 @@ impl StandardSenderBuilder {
     /// The sender.
     pub fn build(self) -> StandardSender {
         let rng = self.seed.map_or_else(Rng::from_os, Rng::seeded);
+        let (engine, expectations) = self.delivering.build(Vendor::StandardWebhooks);
         StandardSender {
             shared: Arc::new(Shared {
-                clock: self.delivering.clock,
-                transport: self.delivering.transport,
-                timeout: self.delivering.timeout,
+                engine,
                 schedule: self.schedule,
                 jitter_percent: self.jitter_percent,
                 retry_after_cap: self.retry_after_cap,
                 max_pending: self.max_pending,
-                journal: Journal::with_limit(self.delivering.journal_limit),
-                next_dispatch: AtomicU64::new(0),
                 state: Mutex::new(State {
                     endpoints: BTreeMap::new(),
                     next_endpoint: 0,
@@ -166,6 +164,7 @@ impl StandardSenderBuilder {
                     rng,
                 }),
             }),
+            expectations,
         }
     }
 }
@@ -177,16 +176,13 @@ fn whole_seconds(duration: Duration) -> u64 {
 }
 
 struct Shared {
-    clock: Arc<dyn Clock>,
-    transport: Transport,
-    timeout: Duration,
+    /// Clock, transport, timeout, journal, dispatch numbers.
+    engine: Engine,
     /// Seconds to wait after failed attempt 1, 2, ...
     schedule: Vec<u64>,
     jitter_percent: u8,
     retry_after_cap: u64,
     max_pending: usize,
-    journal: Journal,
-    next_dispatch: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -417,17 +413,19 @@ pub struct PendingRetry {
 #[derive(Clone)]
 pub struct StandardSender {
     shared: Arc<Shared>,
+    /// Shared by the clones only, so they are checked when the last goes.
+    expectations: Arc<Expectations>,
 }
 
 impl fmt::Debug for StandardSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
         f.debug_struct("StandardSender")
-            .field("clock", &self.shared.clock)
-            .field("transport", &self.shared.transport)
+            .field("clock", &self.shared.engine.clock)
+            .field("transport", &self.shared.engine.transport)
             .field("endpoints", &state.endpoints.len())
             .field("pending", &state.queue.len())
-            .field("journal", &self.shared.journal)
+            .field("journal", &self.shared.engine.journal)
             .finish_non_exhaustive()
     }
 }
@@ -459,6 +457,7 @@ impl StandardSender {
     /// `http://` URL over HTTP, any absolute URL or a path in process.
     pub fn create_endpoint(&self, new: NewEndpoint) -> Result<Endpoint, StandardError> {
         self.shared
+            .engine
             .transport
             .resolve(&new.url)
             .map_err(|e| StandardError::InvalidUrl {
@@ -473,7 +472,7 @@ impl StandardSender {
             .iter()
             .map(|s| Secret::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let now = self.shared.clock.now();
+        let now = self.shared.engine.now();
         let mut state = self.lock();
         state.next_endpoint += 1;
         let n = state.next_endpoint;
@@ -553,7 +552,7 @@ impl StandardSender {
     /// Makes every attempt due by the sender's clock, oldest first, and
     /// says how each went; a failure is queued again for later.
     pub async fn deliver_due(&self) -> Vec<Dispatch> {
-        let now = self.shared.clock.now();
+        let now = self.shared.engine.now();
         let due: Vec<Pending> = {
             let mut state = self.lock();
             let later = state.queue.split_off(&(now.saturating_add(1), 0));
@@ -598,12 +597,14 @@ impl StandardSender {
 
     /// Every attempt so far.
     pub fn journal(&self) -> Journal {
-        self.shared.journal.clone()
+        self.shared.engine.journal.clone()
     }
+
+    expectation_methods!(expectations);
 
     /// The sender's "now", in Unix seconds.
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.shared.engine.now()
     }
 
     /// `msg_` and 27 base62 characters.
@@ -642,7 +643,7 @@ impl StandardSender {
             None => format!("msg_{}", state.rng.base62(27)),
         };
         Ok(Pending {
-            dispatch: self.shared.next_dispatch.fetch_add(1, Ordering::Relaxed) + 1,
+            dispatch: self.shared.engine.next_delivery(),
             message: Arc::new(Outgoing {
                 id: message_id,
                 event_type: message.event_type,
@@ -679,42 +680,40 @@ impl StandardSender {
             };
         };
 
-        let now = shared.clock.now();
-        let (request, result, latency) = match prepare(&shared.transport, &endpoint, &message, now)
-        {
-            Ok((uri, wire, signed)) => {
-                shared
-                    .transport
-                    .exchange(&uri, &endpoint.url, &wire, signed, true, shared.timeout)
-                    .await
-            }
-            Err(failure) => (
-                SentRequest::unsent(&endpoint.url, message.body.clone()),
-                Err(failure),
-                Duration::ZERO,
-            ),
-        };
+        let now = shared.engine.now();
+        let (request, result, latency) =
+            match prepare(&shared.engine.transport, &endpoint, &message, now) {
+                Ok((uri, wire, signed)) => {
+                    shared
+                        .engine
+                        .exchange(&uri, &endpoint.url, &wire, signed, true)
+                        .await
+                }
+                Err(failure) => (
+                    SentRequest::unsent(&endpoint.url, message.body.clone()),
+                    Err(failure),
+                    Duration::ZERO,
+                ),
+            };
         let verdict = policy::judge(&result);
-        let (entity, action) = match message.event_type.rsplit_once('.') {
-            Some((entity, action)) => (Entity::parse(entity), Action::parse(action)),
-            None => (Entity::parse(&message.event_type), Action::parse("")),
-        };
         let attempt = Attempt {
+            id: 0,
+            vendor: Vendor::StandardWebhooks,
             delivery: pending.dispatch,
             number: pending.attempt,
             copy: 1,
-            subscription: None,
-            entity,
-            action,
+            endpoint: Some(endpoint.id.clone()),
+            event: message.event_type.clone(),
             sent_at: now,
             request,
             result,
             latency,
             faults: message.faults.clone(),
             delivered: verdict == Verdict::Delivered,
+            details: serde_json::Map::from_iter([("message_id".to_owned(), json!(message.id))]),
         };
 
-        let judged_at = shared.clock.now();
+        let judged_at = shared.engine.now();
         let state = {
             let mut state = self.lock();
             state.in_flight = state.in_flight.saturating_sub(1);
@@ -753,7 +752,7 @@ impl StandardSender {
                 }
             }
         };
-        shared.journal.record_attempt(attempt.clone());
+        let attempt = shared.engine.record(attempt);
         Dispatch {
             message_id: message.id.clone(),
             endpoint_id: endpoint.id.clone(),

@@ -21,11 +21,13 @@ pub use webhook::{
     NewWorkspaceWebhook, WorkspaceError, WorkspaceEvent, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };
 
-use super::delivering::{Delivering, delivering_setters};
-use super::journal::{Attempt, Journal, SentRequest, TransportFailure};
+use super::delivering::{Delivering, Engine, delivering_setters};
+use super::journal::{
+    Attempt, Expectations, Journal, SentRequest, TransportFailure, Vendor, expectation_methods,
+};
 use super::target::{Transport, WireRequest, invalid_request};
 use crate::digest::content_digest;
-use crate::{Action, Clock, Entity, up42};
+use crate::up42;
 use webhook::{Secret, checked_name, checked_url};
 
 /// Configures a [`WorkspaceSender`]; made by [`WorkspaceSender::builder`].
@@ -114,32 +116,27 @@ impl WorkspaceSenderBuilder {
 
     /// The sender.
     pub fn build(self) -> WorkspaceSender {
+        let (engine, expectations) = self.delivering.build(Vendor::Up42);
         WorkspaceSender {
             shared: Arc::new(Shared {
-                clock: self.delivering.clock,
-                transport: self.delivering.transport,
-                timeout: self.delivering.timeout,
+                engine,
                 events: self.events,
                 webhooks: Mutex::new(BTreeMap::new()),
                 next_webhook: AtomicU64::new(0),
-                next_delivery: AtomicU64::new(0),
-                journal: Journal::with_limit(self.delivering.journal_limit),
                 signed_headers: self.signed_headers,
             }),
+            expectations,
         }
     }
 }
 
 struct Shared {
-    clock: Arc<dyn Clock>,
-    transport: Transport,
-    timeout: Duration,
+    /// Clock, transport, timeout, journal.
+    engine: Engine,
     events: Vec<WorkspaceEvent>,
     /// Keyed by id; ids are unique across workspaces.
     webhooks: Mutex<BTreeMap<String, WorkspaceWebhook>>,
     next_webhook: AtomicU64,
-    next_delivery: AtomicU64,
-    journal: Journal,
     /// Lowercase names, in signing order.
     signed_headers: Vec<String>,
 }
@@ -251,15 +248,17 @@ struct Shared {
 #[derive(Clone)]
 pub struct WorkspaceSender {
     shared: Arc<Shared>,
+    /// Shared by the clones only, so they are checked when the last goes.
+    expectations: Arc<Expectations>,
 }
 
 impl fmt::Debug for WorkspaceSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkspaceSender")
-            .field("clock", &self.shared.clock)
-            .field("transport", &self.shared.transport)
+            .field("clock", &self.shared.engine.clock)
+            .field("transport", &self.shared.engine.transport)
             .field("webhooks", &self.webhooks().len())
-            .field("journal", &self.shared.journal)
+            .field("journal", &self.shared.engine.journal)
             .finish_non_exhaustive()
     }
 }
@@ -331,7 +330,7 @@ impl WorkspaceSender {
         let events = self.checked_events(&new.events)?;
         let secret = new.take_secret();
         let n = self.shared.next_webhook.fetch_add(1, Ordering::Relaxed) + 1;
-        let now = self.shared.clock.now();
+        let now = self.shared.engine.now();
         let webhook = WorkspaceWebhook {
             id: format!("00000000-0000-4000-8000-{n:012x}"),
             workspace,
@@ -382,7 +381,7 @@ impl WorkspaceSender {
             .map(|e| self.checked_events(e))
             .transpose()?;
         let secret = update.secret_change();
-        let now = self.shared.clock.now();
+        let now = self.shared.engine.now();
         let mut webhooks = self.webhooks();
         let webhook = webhooks
             .get_mut(id)
@@ -465,7 +464,7 @@ impl WorkspaceSender {
                 .map(|e| self.event(e))
                 .collect::<Result<_, _>>()?,
         };
-        let started_at = self.shared.clock.now();
+        let started_at = self.shared.engine.now();
         let mut tests = Vec::with_capacity(events.len());
         for event in events {
             tests.push(self.send_test(&webhook, event).await);
@@ -476,14 +475,14 @@ impl WorkspaceSender {
     /// Sends one test event to `webhook` and records the attempt.
     async fn send_test(&self, webhook: &WorkspaceWebhook, event: &WorkspaceEvent) -> TestResult {
         let shared = &*self.shared;
-        let now = shared.clock.now();
+        let now = shared.engine.now();
         let body = Bytes::from(event.delivery_body());
         let sent = prepare(shared, webhook, &body, now);
         let (request, result, latency) = match sent {
             Ok((uri, wire, signed)) => {
                 shared
-                    .transport
-                    .exchange(&uri, &webhook.url, &wire, signed, false, shared.timeout)
+                    .engine
+                    .exchange(&uri, &webhook.url, &wire, signed, false)
                     .await
             }
             Err(failure) => (
@@ -496,20 +495,22 @@ impl WorkspaceSender {
             .as_ref()
             .is_ok_and(|r| (200..300).contains(&r.status()));
         let attempt = Attempt {
-            delivery: shared.next_delivery.fetch_add(1, Ordering::Relaxed) + 1,
+            id: 0,
+            vendor: Vendor::Up42,
+            delivery: shared.engine.next_delivery(),
             number: 1,
             copy: 1,
-            subscription: None,
-            entity: Entity::parse(event.entity()),
-            action: Action::parse(event.action()),
+            endpoint: Some(webhook.id.clone()),
+            event: event.name(),
             sent_at: now,
             request,
             result,
             latency,
             faults: Vec::new(),
             delivered,
+            details: serde_json::Map::new(),
         };
-        shared.journal.record_attempt(attempt.clone());
+        let attempt = shared.engine.record(attempt);
         TestResult {
             event: event.name(),
             attempt,
@@ -518,12 +519,14 @@ impl WorkspaceSender {
 
     /// Every test delivery so far (one attempt each).
     pub fn journal(&self) -> Journal {
-        self.shared.journal.clone()
+        self.shared.engine.journal.clone()
     }
+
+    expectation_methods!(expectations);
 
     /// The sender's "now", in Unix seconds.
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.shared.engine.now()
     }
 }
 
@@ -538,7 +541,7 @@ fn prepare(
     body: &Bytes,
     now: i64,
 ) -> Result<(Uri, WireRequest, Bytes), TransportFailure> {
-    let uri = shared.transport.resolve(&webhook.url)?;
+    let uri = shared.engine.transport.resolve(&webhook.url)?;
     let mut headers = Vec::with_capacity(6);
     if let Some(authority) = uri.authority() {
         headers.push(("Host".to_owned(), authority.as_str().to_owned()));

@@ -79,12 +79,12 @@ impl WorkspaceEvent {
         format!("{}.{}", self.entity, self.action)
     }
 
-    /// The part before the dot (the journal's entity).
+    /// The part before the dot.
     pub fn entity(&self) -> &str {
         &self.entity
     }
 
-    /// The part after the dot (the journal's action).
+    /// The part after the dot.
     pub fn action(&self) -> &str {
         &self.action
     }
