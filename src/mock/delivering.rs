@@ -4,8 +4,11 @@
 //! [`delivering_setters!`], each with the vendor's own doc comment; `build`
 //! turns it into the [`Engine`] the vendor's policy delivers through.
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -207,3 +210,29 @@ macro_rules! delivering_setters {
 }
 
 pub(crate) use delivering_setters;
+
+/// Runs two futures at once on this task.
+pub(crate) async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    poll_fn(|cx| {
+        if ra.is_none()
+            && let Poll::Ready(out) = a.as_mut().poll(cx)
+        {
+            ra = Some(out);
+        }
+        if rb.is_none()
+            && let Poll::Ready(out) = b.as_mut().poll(cx)
+        {
+            rb = Some(out);
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (ra, rb) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}

@@ -109,6 +109,7 @@
 // The engine: transport, journal, faults, calendar. Vendors sit on top,
 // one module each, holding their policy, API and payloads.
 mod clock;
+mod conformance;
 mod delivering;
 mod faults;
 mod journal;
@@ -120,10 +121,12 @@ mod standard;
 mod up42;
 
 pub use api2cart::{
-    ApiError, BuildError, CaseResult, Conformance, ConformanceCase, ConformanceReport, Event,
-    FailedQuery, FailedWebhook, FailedWebhooks, Fields, LostConnection, MockSender,
-    MockSenderBuilder, NewSubscription, Profile, ReceiverPolicy, Subscription, SubscriptionFilter,
-    SubscriptionUpdate, Subscriptions, SupportedEvent, WebhookId,
+    ApiError, BuildError, Event, FailedQuery, FailedWebhook, FailedWebhooks, Fields,
+    LostConnection, MockSender, MockSenderBuilder, NewSubscription, Profile, Subscription,
+    SubscriptionFilter, SubscriptionUpdate, Subscriptions, SupportedEvent, WebhookId,
+};
+pub use conformance::{
+    CaseResult, Conformance, ConformanceCase, ConformanceReport, ConformanceTarget, ReceiverPolicy,
 };
 pub use faults::{Fault, ParseFaultError};
 pub use journal::{
@@ -132,8 +135,8 @@ pub use journal::{
     UnmetExpectations, Vendor, WaitTimeout,
 };
 pub use standard::{
-    Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry, SPEC_RETRY_SCHEDULE,
-    StandardError, StandardSender, StandardSenderBuilder, generate_secret,
+    ConformanceEndpoint, Dispatch, DispatchState, Endpoint, Message, NewEndpoint, PendingRetry,
+    SPEC_RETRY_SCHEDULE, StandardError, StandardSender, StandardSenderBuilder, generate_secret,
 };
 pub use target::{MockBody, post_once};
 pub use up42::{

@@ -3,9 +3,6 @@
 //! lost-connection notices.
 
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::pin::pin;
-use std::task::Poll;
 
 use bytes::Bytes;
 use http::Uri;
@@ -15,6 +12,7 @@ use super::failed_log::FailedWebhook;
 use super::payload::{Event, trim_fields};
 use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
+use crate::mock::delivering::join2;
 use crate::mock::faults::{Fault, faulty_timestamp, tampered};
 use crate::mock::journal::{
     Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure, Vendor,
@@ -453,32 +451,6 @@ fn padded_body(len: usize) -> Bytes {
     out.resize(OPEN.len() + fill, b'x');
     out.extend_from_slice(CLOSE);
     Bytes::from(out)
-}
-
-/// Runs two futures at once on this task.
-async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (pin!(a), pin!(b));
-    let (mut ra, mut rb) = (None, None);
-    poll_fn(|cx| {
-        if ra.is_none()
-            && let Poll::Ready(out) = a.as_mut().poll(cx)
-        {
-            ra = Some(out);
-        }
-        if rb.is_none()
-            && let Poll::Ready(out) = b.as_mut().poll(cx)
-        {
-            rb = Some(out);
-        }
-        match (ra.take(), rb.take()) {
-            (Some(x), Some(y)) => Poll::Ready((x, y)),
-            (x, y) => {
-                (ra, rb) = (x, y);
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 impl fmt::Display for DeliveryOutcome {

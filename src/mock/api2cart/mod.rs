@@ -1,6 +1,6 @@
 //! API2Cart, emulated: [`MockSender`] and what only this vendor has (its
 //! delivery rules, `webhook.*` subscriptions, the failed log, the event
-//! payloads, the conformance runner). The transport, journal, faults and
+//! payloads, its side of the conformance runner). The transport, journal, faults and
 //! clock it delivers with are the engine's, one floor down in `mock`.
 //!
 //! Layering, bottom up: `policy`, `payload`, `subscriptions`, `failed_log`,
@@ -15,9 +15,6 @@ mod sender;
 mod state;
 mod subscriptions;
 
-pub use conformance::{
-    CaseResult, Conformance, ConformanceCase, ConformanceReport, ReceiverPolicy,
-};
 pub use delivery::LostConnection;
 pub use failed_log::{FailedQuery, FailedWebhook, FailedWebhooks};
 pub use payload::Event;

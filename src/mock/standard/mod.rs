@@ -4,6 +4,7 @@
 //! sender's clock. What the spec says and what the mock assumes is set out
 //! on [`StandardSender`].
 
+mod conformance;
 mod endpoint;
 mod policy;
 
@@ -16,6 +17,7 @@ use bytes::Bytes;
 use http::Uri;
 use serde_json::{Value, json};
 
+pub use conformance::ConformanceEndpoint;
 pub use endpoint::{Endpoint, Message, NewEndpoint, StandardError, generate_secret};
 pub use policy::SPEC_RETRY_SCHEDULE;
 
