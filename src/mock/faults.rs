@@ -179,6 +179,15 @@ impl Fault {
         }
     }
 
+    /// The chunk size and pause of a [`SlowBody`](Self::SlowBody) among
+    /// `faults`, for [`WireRequest`](super::target::WireRequest)'s `slow`.
+    pub(crate) fn slow_body(faults: &[Fault]) -> Option<(usize, Duration)> {
+        faults.iter().find_map(|f| match f {
+            Fault::SlowBody { chunk_size, delay } => Some((*chunk_size, *delay)),
+            _ => None,
+        })
+    }
+
     /// How many identical copies of each attempt go out.
     pub(crate) fn copies(faults: &[Fault]) -> u32 {
         if faults

@@ -140,6 +140,6 @@ pub use standard::{
 };
 pub use target::{MockBody, post_once};
 pub use up42::{
-    NewWorkspaceWebhook, TestResult, TestRun, WorkspaceError, WorkspaceEvent, WorkspaceSender,
-    WorkspaceSenderBuilder, WorkspaceWebhook, WorkspaceWebhookUpdate,
+    ConformanceWebhook, NewWorkspaceWebhook, TestResult, TestRun, WorkspaceError, WorkspaceEvent,
+    WorkspaceSender, WorkspaceSenderBuilder, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };

@@ -402,10 +402,7 @@ fn prepare(
     if faults.contains(&Fault::ReorderedHeaders) {
         headers[first_vendor..].reverse();
     }
-    let slow = faults.iter().find_map(|f| match f {
-        Fault::SlowBody { chunk_size, delay } => Some((*chunk_size, *delay)),
-        _ => None,
-    });
+    let slow = Fault::slow_body(faults);
     let wire = WireRequest::new(&uri, headers, body, slow, lowercase);
     Ok(Prepared {
         uri,

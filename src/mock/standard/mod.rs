@@ -853,10 +853,7 @@ fn prepare(
     } else {
         body.clone()
     };
-    let slow = faults.iter().find_map(|f| match f {
-        Fault::SlowBody { chunk_size, delay } => Some((*chunk_size, *delay)),
-        _ => None,
-    });
+    let slow = Fault::slow_body(faults);
     let wire = WireRequest::new(&uri, headers, sent_body, slow, true);
     Ok((uri, wire, Bytes::from(signed)))
 }

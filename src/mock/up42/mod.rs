@@ -3,6 +3,7 @@
 //! the code the verifier checks against. What UP42 publishes and what the
 //! mock assumes is set out on [`WorkspaceSender`].
 
+mod conformance;
 mod report;
 mod time;
 mod webhook;
@@ -16,19 +17,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 
+pub use conformance::ConformanceWebhook;
 pub use report::{TestResult, TestRun};
 pub use webhook::{
     NewWorkspaceWebhook, WorkspaceError, WorkspaceEvent, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };
 
-use super::delivering::{Delivering, Engine, delivering_setters};
+use super::delivering::{Delivering, Engine, delivering_setters, join2};
+use super::faults::{Fault, faulty_timestamp, tampered};
 use super::journal::{
     Attempt, Expectations, Journal, SentRequest, TransportFailure, Vendor, expectation_methods,
 };
 use super::target::{Transport, WireRequest, invalid_request};
 use crate::digest::content_digest;
-use crate::up42;
-use webhook::{Secret, checked_name, checked_url};
+use crate::{SigningKey, up42};
+use webhook::{checked_name, checked_url};
 
 /// Configures a [`WorkspaceSender`]; made by [`WorkspaceSender::builder`].
 pub struct WorkspaceSenderBuilder {
@@ -474,46 +477,34 @@ impl WorkspaceSender {
 
     /// Sends one test event to `webhook` and records the attempt.
     async fn send_test(&self, webhook: &WorkspaceWebhook, event: &WorkspaceEvent) -> TestResult {
-        let shared = &*self.shared;
-        let now = shared.engine.now();
+        let name = event.name();
         let body = Bytes::from(event.delivery_body());
-        let sent = prepare(shared, webhook, &body, now);
-        let (request, result, latency) = match sent {
-            Ok((uri, wire, signed)) => {
-                shared
-                    .engine
-                    .exchange(&uri, &webhook.url, &wire, signed, false)
-                    .await
-            }
-            Err(failure) => (
-                SentRequest::unsent(&webhook.url, body),
-                Err(failure),
-                Duration::ZERO,
-            ),
-        };
-        let delivered = result
-            .as_ref()
-            .is_ok_and(|r| (200..300).contains(&r.status()));
-        let attempt = Attempt {
-            id: 0,
-            vendor: Vendor::Up42,
-            delivery: shared.engine.next_delivery(),
-            number: 1,
-            copy: 1,
-            endpoint: Some(webhook.id.clone()),
-            event: event.name(),
-            sent_at: now,
-            request,
-            result,
-            latency,
-            faults: Vec::new(),
-            delivered,
-            details: serde_json::Map::new(),
-        };
-        let attempt = shared.engine.record(attempt);
+        let outgoing = Outgoing::new(&self.shared, webhook, &name, body, &[]);
         TestResult {
-            event: event.name(),
-            attempt,
+            attempt: outgoing.send(1).await,
+            event: name,
+        }
+    }
+
+    /// Signs `body` for `webhook` (spoiled by `faults`) and sends it
+    /// `copies` times (one after the other, or at once), recording each
+    /// copy as an attempt of one delivery.
+    pub(crate) async fn send_copies(
+        &self,
+        webhook: &WorkspaceWebhook,
+        event: &str,
+        body: Bytes,
+        faults: &[Fault],
+        concurrent: bool,
+    ) -> Vec<Attempt> {
+        let outgoing = Outgoing::new(&self.shared, webhook, event, body, faults);
+        match (Fault::copies(faults), concurrent) {
+            (2, true) => {
+                let (a, b) = join2(outgoing.send(1), outgoing.send(2)).await;
+                vec![a, b]
+            }
+            (2, false) => vec![outgoing.send(1).await, outgoing.send(2).await],
+            _ => vec![outgoing.send(1).await],
         }
     }
 
@@ -530,6 +521,73 @@ impl WorkspaceSender {
     }
 }
 
+/// One delivery, prepared once so that every copy is byte for byte the same.
+struct Outgoing<'a> {
+    shared: &'a Shared,
+    webhook: &'a WorkspaceWebhook,
+    event: &'a str,
+    body: Bytes,
+    faults: &'a [Fault],
+    delivery: u64,
+    now: i64,
+    prepared: Result<(Uri, WireRequest, Bytes), TransportFailure>,
+}
+
+impl<'a> Outgoing<'a> {
+    fn new(
+        shared: &'a Shared,
+        webhook: &'a WorkspaceWebhook,
+        event: &'a str,
+        body: Bytes,
+        faults: &'a [Fault],
+    ) -> Self {
+        let now = shared.engine.now();
+        Self {
+            prepared: prepare(shared, webhook, &body, now, faults),
+            delivery: shared.engine.next_delivery(),
+            shared,
+            webhook,
+            event,
+            body,
+            faults,
+            now,
+        }
+    }
+
+    /// Puts copy `copy` on the wire and records the attempt.
+    async fn send(&self, copy: u32) -> Attempt {
+        let engine = &self.shared.engine;
+        let url = &self.webhook.url;
+        let (request, result, latency) = match &self.prepared {
+            Ok((uri, wire, signed)) => engine.exchange(uri, url, wire, signed.clone(), false).await,
+            Err(failure) => (
+                SentRequest::unsent(url, self.body.clone()),
+                Err(failure.clone()),
+                Duration::ZERO,
+            ),
+        };
+        let delivered = result
+            .as_ref()
+            .is_ok_and(|r| (200..300).contains(&r.status()));
+        engine.record(Attempt {
+            id: 0,
+            vendor: Vendor::Up42,
+            delivery: self.delivery,
+            number: 1,
+            copy,
+            endpoint: Some(self.webhook.id.clone()),
+            event: self.event.to_owned(),
+            sent_at: self.now,
+            request,
+            result,
+            latency,
+            faults: self.faults.to_vec(),
+            delivered,
+            details: serde_json::Map::new(),
+        })
+    }
+}
+
 /// The request of one test: the webhook's URL checked for the transport,
 /// `Host` and `Content-Type`, then, when the webhook has a secret, UP42's
 /// `Signature-Input` and `Signature` over the sender's signed headers (with
@@ -540,6 +598,7 @@ fn prepare(
     webhook: &WorkspaceWebhook,
     body: &Bytes,
     now: i64,
+    faults: &[Fault],
 ) -> Result<(Uri, WireRequest, Bytes), TransportFailure> {
     let uri = shared.engine.transport.resolve(&webhook.url)?;
     let mut headers = Vec::with_capacity(6);
@@ -549,11 +608,55 @@ fn prepare(
     headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     let signed_string = match &webhook.secret {
         None => Bytes::new(),
-        Some(secret) => sign(&mut headers, &shared.signed_headers, secret, body, now)?,
+        Some(secret) => {
+            let key = if faults.contains(&Fault::WrongKey) {
+                SigningKey::new("wrong key", WRONG_KEY)
+            } else {
+                secret.key()
+            };
+            let created = faulty_timestamp(now, faults);
+            sign(&mut headers, &shared.signed_headers, &key, body, created)?
+        }
     };
-    let wire = WireRequest::new(&uri, headers, body.clone(), None, false);
+    for fault in faults {
+        let signature = headers.iter().position(|(n, _)| n == "Signature");
+        match (fault, signature) {
+            (Fault::MissingSignature, Some(at)) => {
+                headers.remove(at);
+            }
+            (Fault::GarbledSignature, Some(at)) => {
+                // The length of an HMAC-SHA256 in base64, not base64.
+                headers[at].1 = format!("{}={}", up42::LABEL, "@".repeat(44));
+            }
+            _ => {}
+        }
+    }
+    let sent_body = if faults.contains(&Fault::TamperedBody) {
+        tampered(body)
+    } else {
+        body.clone()
+    };
+    let wire = WireRequest::new(&uri, headers, sent_body, Fault::slow_body(faults), false);
     Ok((uri, wire, signed_string))
 }
+
+/// The key of [`Fault::WrongKey`]: no webhook's secret.
+const WRONG_KEY: &[u8] = b"not the webhook's secret";
+
+/// The faults a UP42 delivery can carry: those of its signature, clock and
+/// body. (`Signature-Input` names the headers, so their case and order do
+/// not matter to a receiver, and UP42 sends one signature.)
+pub(crate) const SUPPORTED_FAULTS: [&str; 9] = [
+    "wrong-key",
+    "tampered-body",
+    "stale-timestamp",
+    "future-timestamp",
+    "missing-signature",
+    "garbled-signature",
+    "slow-body",
+    "duplicate-delivery",
+    "concurrent-duplicate",
+];
 
 /// Adds `Content-Digest` (when `covered` lists it), `Signature-Input` and
 /// `Signature` to `headers`, and returns the signed string. A listed name
@@ -561,7 +664,7 @@ fn prepare(
 fn sign(
     headers: &mut Vec<(String, String)>,
     covered: &[String],
-    secret: &Secret,
+    key: &SigningKey,
     body: &[u8],
     created: i64,
 ) -> Result<Bytes, TransportFailure> {
@@ -586,7 +689,7 @@ fn sign(
         values.push((name, value));
     }
     let signed_string = Bytes::from(values.iter().map(|(_, v)| *v).collect::<String>());
-    let (input, signature) = up42::sign(&secret.key(), &values, created);
+    let (input, signature) = up42::sign(key, &values, created);
     headers.push(("Signature-Input".to_owned(), input));
     headers.push(("Signature".to_owned(), signature));
     Ok(signed_string)
