@@ -321,6 +321,33 @@ pub(crate) fn faulty_timestamp(now: i64, faults: &[Fault]) -> i64 {
     })
 }
 
+/// `body`, or the padded body of an [`OversizedBody`](Fault::OversizedBody)
+/// among `faults` (signed as any body is).
+pub(crate) fn sized_body(body: &Bytes, faults: &[Fault]) -> Bytes {
+    faults
+        .iter()
+        .find_map(|f| match f {
+            Fault::OversizedBody { bytes } => Some(padded_body(*bytes)),
+            _ => None,
+        })
+        .unwrap_or_else(|| body.clone())
+}
+
+/// A JSON body of exactly `len` bytes (`{"padding":"xxx..."}`), or `len`
+/// bytes of `x` when too short for that.
+fn padded_body(len: usize) -> Bytes {
+    const OPEN: &[u8] = br#"{"padding":""#;
+    const CLOSE: &[u8] = br#""}"#;
+    let Some(fill) = len.checked_sub(OPEN.len() + CLOSE.len()) else {
+        return Bytes::from(vec![b'x'; len]);
+    };
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(OPEN);
+    out.resize(OPEN.len() + fill, b'x');
+    out.extend_from_slice(CLOSE);
+    Bytes::from(out)
+}
+
 /// `body` with one byte changed: the first digit counts up (9 wraps to 0),
 /// else the first letter changes case, else a space is added. JSON stays JSON.
 pub(crate) fn tampered(body: &[u8]) -> Bytes {
@@ -338,6 +365,15 @@ pub(crate) fn tampered(body: &[u8]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_bodies_have_the_exact_length() {
+        for len in [0, 5, 13, 14, 15, 1000] {
+            assert_eq!(padded_body(len).len(), len);
+        }
+        assert_eq!(&padded_body(16)[..], br#"{"padding":"xx"}"#);
+        assert!(serde_json::from_slice::<serde_json::Value>(&padded_body(100)).is_ok());
+    }
 
     #[test]
     fn every_fault_prints_back_what_it_parses() {

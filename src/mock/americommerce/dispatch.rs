@@ -297,7 +297,7 @@ impl HookOutcome {
 }
 
 /// `url` with its query string, if any, replaced by `<redacted>`.
-fn redacted_query(url: &str) -> Cow<'_, str> {
+pub(super) fn redacted_query(url: &str) -> Cow<'_, str> {
     match url.split_once('?') {
         Some((before, _)) => Cow::Owned(format!("{before}?<redacted>")),
         None => Cow::Borrowed(url),
@@ -416,6 +416,7 @@ pub(super) async fn play(
         event_type: &event_type,
         body: &body,
         deadline,
+        slow: None,
     };
     let mut outcomes = Vec::with_capacity(webhooks.len());
     let mut error = None;
@@ -447,11 +448,33 @@ pub(super) async fn play(
     }
 }
 
+/// Sends `body` once to `url` for `webhook`, as its event type, bypassing
+/// the reply cache and the fallback: what the conformance runner sends.
+pub(super) async fn send_once(
+    shared: &Shared,
+    webhook: &Webhook,
+    url: &str,
+    body: &Bytes,
+    slow: Option<(usize, Duration)>,
+) -> Exchange {
+    let event_type = webhook.event_type();
+    let event = Event {
+        event_type,
+        body,
+        deadline: event_type.reply_deadline().unwrap_or(shared.engine.timeout),
+        slow,
+    };
+    let delivery = shared.engine.next_delivery();
+    event.send(shared, webhook, url, delivery, false).await
+}
+
 /// What every request of one dispatch shares.
 struct Event<'a> {
     event_type: &'a EventType,
     body: &'a Bytes,
     deadline: Duration,
+    /// `Some((chunk size, pause))` to send the body slowly.
+    slow: Option<(usize, Duration)>,
 }
 
 impl Event<'_> {
@@ -597,7 +620,7 @@ impl Event<'_> {
             headers.push(("Host".to_owned(), authority.as_str().to_owned()));
         }
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        let wire = WireRequest::new(&uri, headers, self.body.clone(), None, false);
+        let wire = WireRequest::new(&uri, headers, self.body.clone(), self.slow, false);
         Ok((uri, wire))
     }
 }

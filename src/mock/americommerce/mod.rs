@@ -83,11 +83,13 @@
 
 mod auth;
 mod cache;
+mod conformance;
 mod dispatch;
 mod sender;
 mod webhooks;
 
 pub use auth::{AUTH_TOKEN_HEADER, Unauthorized, error_body};
+pub use conformance::ConformanceSubscription;
 pub use dispatch::{Dispatch, DispatchError, Exchange, HookFailure, HookOutcome, HookResult};
 pub use sender::{AmeriCommerceSender, AmeriCommerceSenderBuilder};
 pub use webhooks::{

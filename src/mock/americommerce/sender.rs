@@ -243,6 +243,18 @@ impl AmeriCommerceSender {
 
     expectation_methods!(expectations);
 
+    /// Sends `body` once to `url` for `webhook`, bypassing the reply cache
+    /// and the fallback (the conformance runner's sends).
+    pub(super) async fn send_once(
+        &self,
+        webhook: &Webhook,
+        url: &str,
+        body: &Bytes,
+        slow: Option<(usize, Duration)>,
+    ) -> Exchange {
+        dispatch::send_once(&self.shared, webhook, url, body, slow).await
+    }
+
     /// The store id of subscriptions created without one.
     pub fn store_id(&self) -> &str {
         &self.shared.store_id

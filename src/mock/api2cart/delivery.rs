@@ -13,7 +13,7 @@ use super::payload::{Event, trim_fields};
 use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
 use crate::mock::delivering::join2;
-use crate::mock::faults::{Fault, faulty_timestamp, tampered};
+use crate::mock::faults::{Fault, faulty_timestamp, sized_body, tampered};
 use crate::mock::journal::{
     Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure, Vendor,
 };
@@ -307,12 +307,7 @@ fn prepare(
     let faults = &event.faults;
     let lowercase = faults.contains(&Fault::LowercaseNames);
 
-    let mut body = body.clone();
-    for fault in faults {
-        if let Fault::OversizedBody { bytes } = fault {
-            body = padded_body(*bytes);
-        }
-    }
+    let mut body = sized_body(body, faults);
 
     // The vendor's headers, in the order of its documentation.
     let mut headers: Vec<(String, String)> = Vec::with_capacity(12 + event.headers.len());
@@ -435,40 +430,11 @@ pub(crate) fn sign(
     Ok((signature, Bytes::from(signed_string)))
 }
 
-/// A JSON body of exactly `len` bytes (`{"padding":"xxx..."}`), or `len`
-/// bytes of `x` when too short for that.
-fn padded_body(len: usize) -> Bytes {
-    const OPEN: &[u8] = br#"{"padding":""#;
-    const CLOSE: &[u8] = br#""}"#;
-    let Some(fill) = len.checked_sub(OPEN.len() + CLOSE.len()) else {
-        return Bytes::from(vec![b'x'; len]);
-    };
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(OPEN);
-    out.resize(OPEN.len() + fill, b'x');
-    out.extend_from_slice(CLOSE);
-    Bytes::from(out)
-}
-
 impl fmt::Display for DeliveryOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Delivered { attempt } => write!(f, "delivered on attempt {attempt}"),
             Self::Failed => f.write_str("not delivered"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn padded_bodies_have_the_exact_length() {
-        for len in [0, 5, 13, 14, 15, 1000] {
-            assert_eq!(padded_body(len).len(), len);
-        }
-        assert_eq!(&padded_body(16)[..], br#"{"padding":"xx"}"#);
-        assert!(serde_json::from_slice::<serde_json::Value>(&padded_body(100)).is_ok());
     }
 }

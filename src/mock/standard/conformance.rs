@@ -8,7 +8,7 @@ use super::StandardSender;
 use super::endpoint::{Message, SUPPORTED_FAULTS};
 use crate::mock::conformance::{ConformanceTarget, sealed};
 use crate::mock::delivering::join2;
-use crate::mock::faults::Fault;
+use crate::mock::faults::{Fault, sized_body};
 use crate::mock::journal::Attempt;
 
 /// Endpoint `id` of a [`StandardSender`], as the conformance runner drives
@@ -33,11 +33,15 @@ impl StandardSender {
 impl sealed::Sealed for ConformanceEndpoint<'_> {}
 
 impl ConformanceTarget for ConformanceEndpoint<'_> {
-    /// The faults a message can carry, and both duplicates: the same
-    /// message (one `webhook-id`) sent twice, one after the other or at once.
+    /// The faults a message can carry; both duplicates: the same message
+    /// (one `webhook-id`) sent twice, one after the other or at once; and an
+    /// oversized body: a message of that size.
     fn supports(&self, fault: &Fault) -> bool {
         SUPPORTED_FAULTS.contains(&fault.name())
-            || matches!(fault, Fault::DuplicateDelivery | Fault::ConcurrentDuplicate)
+            || matches!(
+                fault,
+                Fault::DuplicateDelivery | Fault::ConcurrentDuplicate | Fault::OversizedBody { .. }
+            )
     }
 
     fn target(&self) -> String {
@@ -51,6 +55,8 @@ impl ConformanceTarget for ConformanceEndpoint<'_> {
     }
 
     async fn send_case(&self, body: Bytes, fault: Option<&Fault>) -> Vec<Attempt> {
+        let faults: Vec<Fault> = fault.into_iter().cloned().collect();
+        let body = sized_body(&body, &faults);
         let mut message = Message::raw("conformance.case", body).id(self.sender.message_id());
         let send = |message: Message| async move {
             match self.sender.send(&self.id, message).await {
@@ -67,6 +73,7 @@ impl ConformanceTarget for ConformanceEndpoint<'_> {
                 let (a, b) = join2(send(message.clone()), send(message)).await;
                 vec![a, b]
             }
+            Some(Fault::OversizedBody { .. }) => vec![send(message).await],
             Some(fault) => {
                 message = message.fault(fault.clone());
                 vec![send(message).await]

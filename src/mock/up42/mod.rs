@@ -24,7 +24,7 @@ pub use webhook::{
 };
 
 use super::delivering::{Delivering, Engine, delivering_setters, join2};
-use super::faults::{Fault, faulty_timestamp, tampered};
+use super::faults::{Fault, faulty_timestamp, sized_body, tampered};
 use super::journal::{
     Attempt, Expectations, Journal, SentRequest, TransportFailure, Vendor, expectation_methods,
 };
@@ -542,6 +542,7 @@ impl<'a> Outgoing<'a> {
         faults: &'a [Fault],
     ) -> Self {
         let now = shared.engine.now();
+        let body = sized_body(&body, faults);
         Self {
             prepared: prepare(shared, webhook, &body, now, faults),
             delivery: shared.engine.next_delivery(),
@@ -644,9 +645,9 @@ fn prepare(
 const WRONG_KEY: &[u8] = b"not the webhook's secret";
 
 /// The faults a UP42 delivery can carry: those of its signature, clock and
-/// body. (`Signature-Input` names the headers, so their case and order do
+/// body (an oversized body is signed, its digest included, as any body). (`Signature-Input` names the headers, so their case and order do
 /// not matter to a receiver, and UP42 sends one signature.)
-pub(crate) const SUPPORTED_FAULTS: [&str; 9] = [
+pub(crate) const SUPPORTED_FAULTS: [&str; 10] = [
     "wrong-key",
     "tampered-body",
     "stale-timestamp",
@@ -654,6 +655,7 @@ pub(crate) const SUPPORTED_FAULTS: [&str; 9] = [
     "missing-signature",
     "garbled-signature",
     "slow-body",
+    "oversized-body",
     "duplicate-delivery",
     "concurrent-duplicate",
 ];
