@@ -508,7 +508,11 @@ impl WorkspaceSender {
             latency,
             faults: Vec::new(),
             delivered,
-            details: serde_json::Map::new(),
+            // The webhook's workspace: with its id, where to test it again.
+            details: serde_json::Map::from_iter([(
+                "workspace".to_owned(),
+                serde_json::Value::from(webhook.workspace.clone()),
+            )]),
         };
         let attempt = shared.engine.record(attempt);
         TestResult {
