@@ -8,6 +8,7 @@
 mod attempt;
 mod expect;
 mod recent;
+mod replay;
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -584,7 +584,11 @@ impl<'a> Outgoing<'a> {
             latency,
             faults: self.faults.to_vec(),
             delivered,
-            details: serde_json::Map::new(),
+            // The webhook's workspace: with its id, where to test it again.
+            details: serde_json::Map::from_iter([(
+                "workspace".to_owned(),
+                serde_json::Value::from(self.webhook.workspace.clone()),
+            )]),
         })
     }
 }

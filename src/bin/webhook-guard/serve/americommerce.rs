@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use webhook_guard::americommerce::EventType;
+use webhook_guard::mock::Attempt;
 use webhook_guard::mock::americommerce::{
     AUTH_TOKEN_HEADER, AmeriCommerceSender, Dispatch, NewWebhook, WebhookError, WebhookId,
     WebhookUpdate, error_body,
@@ -37,17 +38,17 @@ use webhook_guard::mock::americommerce::{
 use super::{Context, log_line};
 use crate::CliError;
 
-type Sender = Arc<AmeriCommerceSender>;
+pub(super) type Sender = Arc<AmeriCommerceSender>;
 type Answer = (StatusCode, Json<Value>);
 
 /// The routes, sharing one emulated store whose API takes the server's key
 /// as its access token, on the server's clock.
-pub(super) fn router(context: &Context) -> Result<Router, CliError> {
+pub(super) fn router(context: &Context) -> Result<(Router, Sender), CliError> {
     let sender = AmeriCommerceSender::builder(&context.store_key)
         .store_id(context.store_id.clone())
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
-        .journal_limit(context.journal_limit)
+        .journal(context.journal.clone())
         .build();
     let sender = Arc::new(sender);
     let api = Router::new()
@@ -60,9 +61,31 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
             Arc::clone(&sender),
             authenticated,
         ));
-    Ok(api
+    let routes = api
         .route("/api/v1/emulator/events", post(play))
-        .with_state(sender))
+        .with_state(Arc::clone(&sender));
+    Ok((routes, sender))
+}
+
+/// The dashboard's resend: `attempt`'s event type and JSON body played
+/// again on the server's store (`--store-id`), to every subscription for it,
+/// with the vendor's deadline and reply cache (a cached reply sends
+/// nothing). Returns the new attempts' ids.
+pub(super) async fn resend(
+    sender: &AmeriCommerceSender,
+    attempt: &Attempt,
+) -> Result<Vec<u64>, String> {
+    let event_type = EventType::parse(attempt.event());
+    let data: Value = serde_json::from_slice(attempt.request().body())
+        .map_err(|_| "the attempt's body is not JSON, so it is no event to play".to_owned())?;
+    let dispatch = sender.play(event_type, sender.store_id(), &data).await;
+    log_dispatch(&dispatch);
+    Ok(dispatch
+        .outcomes()
+        .iter()
+        .flat_map(|outcome| outcome.exchanges())
+        .map(|exchange| exchange.attempt().id())
+        .collect())
 }
 
 /// Lets through only requests with the API token in `X-AC-Auth-Token`; the

@@ -57,8 +57,8 @@ use axum::{Form, Json, Router};
 use ctutils::CtEq as _;
 use serde_json::{Map, Value, json};
 use webhook_guard::mock::{
-    ApiError, Delivery, Event, FailedQuery, Fields, LostConnection, MockSender, NewSubscription,
-    SubscriptionFilter, WebhookId,
+    ApiError, Attempt, Delivery, Event, FailedQuery, Fields, LostConnection, MockSender,
+    NewSubscription, SubscriptionFilter, WebhookId,
 };
 use webhook_guard::{Action, Entity};
 
@@ -82,21 +82,23 @@ const DEFAULT_LIST_PARAMS: &str = "id,entity,action,callback";
 /// The routes, on one emulated store signed with `--store-key`, delivering
 /// to each webhook's callback (`--callback` when created without one), on
 /// the server's clock.
-pub(super) fn router(context: &Context) -> Result<Router, CliError> {
+pub(super) fn router(context: &Context) -> Result<(Router, Arc<MockSender>), CliError> {
     let mut builder = MockSender::builder(&context.store_key)
         .http()
         .store_id(context.store_id.clone())
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
-        .journal_limit(context.journal_limit);
+        .journal(context.journal.clone());
     if let Some(callback) = &context.callback {
         builder = builder.callback(callback.clone());
     }
-    let sender = builder
-        .build()
-        .map_err(|e| CliError::new(format!("--callback: {e}")))?;
+    let sender = Arc::new(
+        builder
+            .build()
+            .map_err(|e| CliError::new(format!("--callback: {e}")))?,
+    );
     let api = Arc::new(Api {
-        sender,
+        sender: Arc::clone(&sender),
         store_key: context.store_key.clone(),
         idempotency: Idempotency::new(Arc::clone(&context.clock)),
     });
@@ -117,13 +119,50 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
         .route("/emulator/event.json", post(play_event))
         .route("/emulator/store_unreachable.json", post(store_unreachable))
         .route("/emulator/store_reachable.json", post(store_reachable));
-    Ok(Router::new()
+    let routes = Router::new()
         .nest("/v1.0", v1_0)
         .nest("/v1.1", methods)
         // A nested fallback does not see the bare prefix with its slash.
         .route("/v1.0/", any(unknown_method))
         .route("/v1.1/", any(unknown_method))
-        .with_state(api))
+        .with_state(api);
+    Ok((routes, sender))
+}
+
+/// The dashboard's resend: `attempt`'s event played again as a store event
+/// (same entity, action, store id and body), so every active webhook for it
+/// gets it freshly signed with a new timestamp. Returns the new attempts'
+/// ids. A lost-connection notice is not an event: play
+/// `store_unreachable.json` again instead. The vendor's timestamp counts
+/// whole seconds, so within the original's second the new signature is the
+/// same and a replay guard refuses it like a replay (the retry then follows).
+pub(super) async fn resend(sender: &MockSender, attempt: &Attempt) -> Result<Vec<u64>, String> {
+    let detail = |name: &str| attempt.details().get(name).and_then(Value::as_str);
+    let (Some(entity), Some(action)) = (detail("entity"), detail("action")) else {
+        return Err("the attempt names no entity and action".to_owned());
+    };
+    let request = attempt.request();
+    if request
+        .header("X-Webhook-Error-Code")
+        .is_some_and(|code| code.trim() != "0")
+    {
+        return Err(
+            "a lost-connection notice is not a store event: POST /v1.0/emulator/store_unreachable.json again"
+                .to_owned(),
+        );
+    }
+    let mut event =
+        Event::new(Entity::parse(entity), Action::parse(action)).body_bytes(request.body().clone());
+    if let Some(store_id) = request.header("X-Webhook-Store-Id") {
+        event = event.store_id(store_id);
+    }
+    let deliveries = sender.emit(event).await;
+    logged(&deliveries);
+    Ok(deliveries
+        .iter()
+        .flat_map(Delivery::attempts)
+        .map(Attempt::id)
+        .collect())
 }
 
 /// A path under a version prefix that names none of the methods.
@@ -148,7 +187,7 @@ async fn unknown_method(request: Request) -> Json<Value> {
 /// The emulated store and the key callers must name, if they name one.
 #[derive(Debug)]
 struct Api {
-    sender: MockSender,
+    sender: Arc<MockSender>,
     store_key: String,
     idempotency: Idempotency,
 }

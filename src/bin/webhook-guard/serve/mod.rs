@@ -10,11 +10,14 @@
 //! - `/api/v1/...`: AmeriCommerce (`webhooks`, `emulator/events`), [`americommerce`];
 //! - `/webhooks/events`, `/workspaces/...`: UP42, seed 004 (webhooks and test runs), [`workspace`];
 //! - `/standard/...`: Standard Webhooks (endpoints, messages, retries), [`standard`];
-//! - `/emulator/clock`: the virtual clock, when started with `--virtual-clock`.
+//! - `/emulator/clock`: the virtual clock, when started with `--virtual-clock`;
+//! - `/` and `/emulator/attempts...`: the dashboard and its JSON, every
+//!   vendor's attempts from one shared journal, [`dashboard`].
 
 mod americommerce;
 mod api2cart;
 mod clock;
+mod dashboard;
 mod idempotency;
 mod standard;
 mod workspace;
@@ -25,7 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use webhook_guard::mock::Attempt;
+use tokio::sync::watch;
+use webhook_guard::mock::{Attempt, Journal};
 use webhook_guard::{Clock, ManualClock, SystemClock};
 
 use crate::{CliError, EXIT_OK, Outcome};
@@ -40,6 +44,11 @@ use crate::{CliError, EXIT_OK, Outcome};
 /// (webhooks and their test runs), Standard Webhooks under /standard
 /// (endpoints, messages, retries on the server's clock). Every delivery attempt is logged on
 /// stdout, one line each. Runs until interrupted (Ctrl-C).
+///
+/// Open http://ADDR/ in a browser for the dashboard: every vendor's
+/// attempts live, each one's exact request and answer, replay byte for
+/// byte, resend re-signed, export for `webhook-guard verify`, a curl
+/// command. The same as JSON under /emulator/attempts.
 #[derive(Debug, Args)]
 #[command(after_long_help = SERVE_EXAMPLES)]
 pub struct ServeArgs {
@@ -73,8 +82,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     timeout: u64,
 
-    /// How many of the most recent delivery attempts (and deliveries) each
-    /// vendor keeps in memory; older ones are dropped, so a long-running
+    /// How many of the most recent delivery attempts (and deliveries) the
+    /// server keeps in memory, all vendors together (what the dashboard and
+    /// /emulator/attempts list); older ones are dropped, so a long-running
     /// server does not grow without bound (every attempt is still logged)
     #[arg(long, value_name = "N", default_value_t = 1000)]
     journal_limit: usize,
@@ -103,8 +113,11 @@ pub(crate) struct Context {
     pub(crate) callback: Option<String>,
     /// How long one delivery attempt may take.
     pub(crate) attempt_timeout: Duration,
-    /// How many recent attempts and deliveries each vendor's sender keeps.
+    /// How many recent attempts and deliveries the journal keeps.
     pub(crate) journal_limit: usize,
+    /// The one journal every vendor's sender records into
+    /// (`Journal::with_limit(journal_limit)`), so one list has them all.
+    pub(crate) journal: Journal,
 }
 
 /// Logs one delivery attempt on stdout, as one line prefixed by the vendor.
@@ -134,6 +147,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, CliError> {
         callback: args.callback.clone(),
         attempt_timeout: Duration::from_secs(args.timeout.max(1)),
         journal_limit: args.journal_limit,
+        journal: Journal::with_limit(args.journal_limit),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -147,11 +161,23 @@ pub fn run(args: &ServeArgs) -> Result<Outcome, CliError> {
 }
 
 async fn serve(bind: SocketAddr, context: Context) -> Result<(), CliError> {
-    let app = api2cart::router(&context)?
-        .merge(americommerce::router(&context)?)
-        .merge(workspace::router(&context)?)
-        .merge(standard::router(&context)?)
-        .merge(clock::router(&context));
+    let (api2cart_routes, api2cart) = api2cart::router(&context)?;
+    let (americommerce_routes, americommerce) = americommerce::router(&context)?;
+    let (workspace_routes, up42) = workspace::router(&context)?;
+    let (standard_routes, standard) = standard::router(&context)?;
+    let senders = dashboard::Senders {
+        api2cart,
+        americommerce,
+        up42,
+        standard,
+    };
+    let (stop, stopping) = watch::channel(false);
+    let app = api2cart_routes
+        .merge(americommerce_routes)
+        .merge(workspace_routes)
+        .merge(standard_routes)
+        .merge(clock::router(&context))
+        .merge(dashboard::router(&context, senders, stopping));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| CliError::new(format!("cannot listen on {bind}: {e}")))?;
@@ -160,11 +186,14 @@ async fn serve(bind: SocketAddr, context: Context) -> Result<(), CliError> {
         .map_err(|e| CliError::new(format!("cannot read the bound address: {e}")))?;
     log_line(&format!("listening on http://{local}"));
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             // Without a signal handler the server runs until killed.
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+            // Ends the dashboard's event streams, which never end by
+            // themselves and would keep the shutdown waiting.
+            let _ = stop.send(true);
         })
         .await
         .map_err(|e| CliError::new(format!("server failed: {e}")))

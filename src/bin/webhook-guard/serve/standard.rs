@@ -24,7 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use webhook_guard::mock::{Dispatch, Fault, Message, NewEndpoint, StandardError, StandardSender};
+use webhook_guard::mock::{
+    Attempt, Dispatch, Fault, Message, NewEndpoint, StandardError, StandardSender,
+};
 
 use super::{Context, log_attempt};
 use crate::CliError;
@@ -37,12 +39,12 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// The routes, on a sender with the server's clock, attempt timeout and
 /// journal limit; spawns the task that runs due retries.
-pub(super) fn router(context: &Context) -> Result<Router, CliError> {
+pub(super) fn router(context: &Context) -> Result<(Router, StandardSender), CliError> {
     let sender = StandardSender::builder()
         .http()
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
-        .journal_limit(context.journal_limit)
+        .journal(context.journal.clone())
         .build();
     let background = sender.clone();
     tokio::spawn(async move {
@@ -51,13 +53,31 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
             logged(&background.deliver_due().await);
         }
     });
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/standard/endpoints", get(list).post(create))
         .route("/standard/endpoints/{id}", get(read))
         .route("/standard/endpoints/{id}/messages", post(send))
         .route("/standard/deliver-due", post(deliver_due))
         .route("/standard/pending", get(pending))
-        .with_state(sender))
+        .with_state(sender.clone());
+    Ok((routes, sender))
+}
+
+/// The dashboard's resend: `attempt`'s event type and body sent again to
+/// its endpoint as a new message (a new `webhook-id`, so a receiver's
+/// idempotency check takes it as new), freshly signed, with the vendor's
+/// retries. Returns the new attempt's id.
+pub(super) async fn resend(sender: &StandardSender, attempt: &Attempt) -> Result<Vec<u64>, String> {
+    let Some(endpoint) = attempt.endpoint() else {
+        return Err("the attempt names no endpoint".to_owned());
+    };
+    let message = Message::raw(attempt.event(), attempt.request().body().clone());
+    let dispatch = sender
+        .send(endpoint, message)
+        .await
+        .map_err(|e| e.to_string())?;
+    logged(std::slice::from_ref(&dispatch));
+    Ok(dispatch.attempt().map(Attempt::id).into_iter().collect())
 }
 
 type Sender = State<StandardSender>;

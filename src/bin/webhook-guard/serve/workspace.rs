@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use webhook_guard::mock::{NewWorkspaceWebhook, WorkspaceError, WorkspaceSender};
+use webhook_guard::mock::{Attempt, NewWorkspaceWebhook, WorkspaceError, WorkspaceSender};
 
 use super::{Context, log_attempt};
 use crate::CliError;
@@ -32,14 +32,14 @@ use crate::CliError;
 const VENDOR: &str = "workspace";
 
 /// The vendor's routes, on a sender with the server's clock and attempt timeout.
-pub(super) fn router(context: &Context) -> Result<Router, CliError> {
+pub(super) fn router(context: &Context) -> Result<(Router, WorkspaceSender), CliError> {
     let sender = WorkspaceSender::builder()
         .http()
         .clock(Arc::clone(&context.clock))
         .attempt_timeout(context.attempt_timeout)
-        .journal_limit(context.journal_limit)
+        .journal(context.journal.clone())
         .build();
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/webhooks/events", get(events))
         .route("/workspaces/{workspace}/webhooks", get(list).post(create))
         .route(
@@ -47,7 +47,28 @@ pub(super) fn router(context: &Context) -> Result<Router, CliError> {
             get(read).put(replace).post(replace).delete(delete),
         )
         .route("/workspaces/{workspace}/webhooks/{id}/tests", post(test))
-        .with_state(sender))
+        .with_state(sender.clone());
+    Ok((routes, sender))
+}
+
+/// The dashboard's resend: the webhook `attempt` was sent for tested again
+/// with the same event, freshly signed. Returns the new attempt's id.
+pub(super) async fn resend(
+    sender: &WorkspaceSender,
+    attempt: &Attempt,
+) -> Result<Vec<u64>, String> {
+    let workspace = attempt.details().get("workspace").and_then(Value::as_str);
+    let (Some(workspace), Some(id)) = (workspace, attempt.endpoint()) else {
+        return Err("the attempt names no workspace webhook".to_owned());
+    };
+    let run = sender
+        .test(workspace, id, Some(attempt.event()))
+        .await
+        .map_err(|e| e.to_string())?;
+    for test in run.tests() {
+        log_attempt(VENDOR, test.attempt());
+    }
+    Ok(run.tests().iter().map(|test| test.attempt().id()).collect())
 }
 
 type Sender = State<WorkspaceSender>;
