@@ -29,7 +29,10 @@ use crate::{KeyResolver, KeySet, Verifier};
 /// `web::Json<T>`, `web::ReqData<VerifiedWebhook>` or
 /// [`Webhook<T>`](super::Webhook), which takes the middleware's result rather
 /// than verifying again. Those extractors keep their own limits: `web::Bytes`
-/// refuses bodies over `web::PayloadConfig`'s (256 KiB unless set).
+/// refuses bodies over `web::PayloadConfig`'s (256 KiB unless set). The
+/// payload is the verified buffer itself, one chunk, never copied (read it
+/// as `web::Payload`, or use the event's `body()`); `web::Bytes` is actix's
+/// extractor, which gathers into a buffer of its own.
 ///
 /// A refused request never reaches the wrapped service: it is answered with
 /// the status of the [status table](crate) and a short `text/plain` body
