@@ -15,8 +15,10 @@
 //!
 //! Routes (all `POST`):
 //!
-//! - axum: `/bare` (the handler alone) and `/verified` (the same handler
-//!   behind [`VerifyWebhookLayer`]);
+//! - axum: `/bare` (the handler alone), `/buffered` (the same handler
+//!   behind a `from_fn` middleware that only gathers the body first: the
+//!   floor of any middleware that must read the body before the handler
+//!   runs) and `/verified` (the same handler behind [`VerifyWebhookLayer`]);
 //! - actix-web: `/bare` (the handler alone), `/verified` (the same handler in
 //!   a scope wrapped in the [`VerifyWebhook`] middleware) and `/extractor`
 //!   (a handler taking the crate's [`Webhook`] extractor).
@@ -46,6 +48,10 @@ const BODY_LEN: usize = 1024;
 const BARE: &str = "/bare";
 /// The verified routes of axum.
 const AXUM_VERIFIED: &[&str] = &["/verified"];
+/// The axum route behind a middleware that only gathers the body before the
+/// handler runs: the floor of any middleware that must read the whole body
+/// first, as a verifying one must.
+const AXUM_BUFFERED: &str = "/buffered";
 /// The verified routes of actix-web: middleware, then extractor.
 const ACTIX_VERIFIED: &[&str] = &["/verified", "/extractor"];
 
@@ -175,10 +181,15 @@ fn status_of(addr: SocketAddr, request: &[u8]) -> Result<u16, BoxError> {
 
 /// The self-check: 200 for the signed delivery on every route, 401 on each
 /// verified route for the same delivery with one body byte changed.
-fn check(addr: SocketAddr, delivery: &Delivery, verified: &[&str]) -> Result<(), BoxError> {
+fn check(
+    addr: SocketAddr,
+    delivery: &Delivery,
+    verified: &[&str],
+    unverified: &[&str],
+) -> Result<(), BoxError> {
     let mut tampered = delivery.body.clone();
     tampered[BODY_LEN / 2] ^= 0x01;
-    for path in std::iter::once(&BARE).chain(verified) {
+    for path in std::iter::once(&BARE).chain(unverified).chain(verified) {
         let status = status_of(addr, &delivery.http_request(addr, path, &delivery.body))?;
         if status != 200 {
             return Err(format!("{path}: the signed delivery got {status}, not 200").into());
@@ -195,8 +206,13 @@ fn check(addr: SocketAddr, delivery: &Delivery, verified: &[&str]) -> Result<(),
 
 /// Runs [`check`] once the server listens, then says where it listens; exits
 /// the process with status 1 if the check fails.
-fn announce_when_checked(addr: SocketAddr, delivery: Delivery, verified: &'static [&'static str]) {
-    thread::spawn(move || match check(addr, &delivery, verified) {
+fn announce_when_checked(
+    addr: SocketAddr,
+    delivery: Delivery,
+    verified: &'static [&'static str],
+    unverified: &'static [&'static str],
+) {
+    thread::spawn(move || match check(addr, &delivery, verified, unverified) {
         Ok(()) => {
             let mut stdout = std::io::stdout();
             // If stdout is gone, nobody is waiting for the address.
@@ -214,13 +230,29 @@ fn announce_when_checked(addr: SocketAddr, delivery: Delivery, verified: &'stati
     });
 }
 
-/// The axum server: one thread, `/bare` and `/verified`.
+/// The axum server: one thread, `/bare`, `/buffered` and `/verified`.
 fn serve_axum(timestamp: i64, addr: SocketAddr) -> Result<(), BoxError> {
     use axum::Router;
-    use axum::body::Bytes;
+    use axum::body::{Body, Bytes};
+    use axum::extract::Request;
     use axum::http::StatusCode;
+    use axum::middleware::{Next, from_fn};
+    use axum::response::{IntoResponse, Response};
     use axum::routing::post;
     use webhook_guard::tower::VerifyWebhookLayer;
+
+    /// The baseline middleware of `/buffered`: gathers the body, then runs
+    /// the handler with it.
+    async fn buffer(request: Request, next: Next) -> Response {
+        let (parts, body) = request.into_parts();
+        match axum::body::to_bytes(body, 1 << 20).await {
+            Ok(bytes) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            Err(_) => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        }
+    }
 
     /// The handler of both routes.
     async fn handler(body: Bytes) -> StatusCode {
@@ -232,16 +264,24 @@ fn serve_axum(timestamp: i64, addr: SocketAddr) -> Result<(), BoxError> {
     }
 
     let delivery = Delivery::new(timestamp)?;
-    let app = Router::new().route(BARE, post(handler)).route(
-        AXUM_VERIFIED[0],
-        post(handler).layer(VerifyWebhookLayer::new(verifier(timestamp))),
-    );
+    let app = Router::new()
+        .route(BARE, post(handler))
+        .route(AXUM_BUFFERED, post(handler).layer(from_fn(buffer)))
+        .route(
+            AXUM_VERIFIED[0],
+            post(handler).layer(VerifyWebhookLayer::new(verifier(timestamp))),
+        );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        announce_when_checked(listener.local_addr()?, delivery, AXUM_VERIFIED);
+        announce_when_checked(
+            listener.local_addr()?,
+            delivery,
+            AXUM_VERIFIED,
+            &[AXUM_BUFFERED],
+        );
         axum::serve(listener, app).await?;
         Ok(())
     })
@@ -293,7 +333,7 @@ fn serve_actix(timestamp: i64, addr: SocketAddr) -> Result<(), BoxError> {
         .shutdown_timeout(1)
         .listen(listener)?
         .run();
-        announce_when_checked(local, delivery, ACTIX_VERIFIED);
+        announce_when_checked(local, delivery, ACTIX_VERIFIED, &[]);
         server.await?;
         Ok(())
     })
