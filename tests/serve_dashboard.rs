@@ -1,8 +1,9 @@
 //! `webhook-guard serve`'s dashboard JSON, driven over real HTTP against the
 //! built binary: every vendor's attempts in one list with filters, one
 //! attempt with its retry chain, the live event stream, replay byte for
-//! byte (refused by a receiver's replay guard), resend re-signed (accepted),
-//! export read by `webhook-guard verify`, and no secret shown.
+//! byte (refused by a receiver's replay guard), resend re-signed (accepted)
+//! for every vendor, the stream resumed from `Last-Event-ID`, export read by
+//! `webhook-guard verify`, and no secret shown.
 
 mod support;
 
@@ -18,7 +19,11 @@ use support::servers::{closed_port, serve};
 use support::{KEY, TIMEOUT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use webhook_guard::americommerce::UrlToken;
 use webhook_guard::axum::Webhook;
+use webhook_guard::standard::StandardWebhooks;
+use webhook_guard::tower::VerifyWebhookLayer;
+use webhook_guard::up42::Up42;
 use webhook_guard::{InMemoryReplayGuard, KeySet, Verifier};
 
 /// The receiver's URL token: a secret the dashboard must not show.
@@ -430,4 +435,285 @@ async fn the_page_and_its_assets_are_built_in_with_nothing_from_elsewhere() {
         );
     }
     assert!(!html.contains("https://"), "the page loads from elsewhere");
+}
+
+/// A receiver on loopback answering `ok` at `/hook` to what `verifier`
+/// accepts (401 otherwise).
+async fn verifying_receiver(verifier: Verifier) -> SocketAddr {
+    let app = Router::new()
+        .route("/hook", post(|| async { "ok" }))
+        .layer(VerifyWebhookLayer::new(verifier));
+    serve(app).await
+}
+
+/// The newest kept attempt of `vendor`.
+async fn newest_of(server: &Server, vendor: &str) -> Value {
+    let list = get(
+        server,
+        &format!("/emulator/attempts?vendor={vendor}&limit=1"),
+    )
+    .await;
+    assert_eq!(list.status(), 200, "{:?}", list.raw.text());
+    list.json()["attempts"][0].clone()
+}
+
+/// The first value of header `name` (any case) in an attempt's request.
+fn request_header(attempt: &Value, name: &str) -> Option<String> {
+    attempt["request"]["headers"]
+        .as_array()?
+        .iter()
+        .find(|pair| {
+            pair[0]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|pair| pair[1].as_str())
+        .map(str::to_owned)
+}
+
+/// How a vendor's resend differs from the original on the wire.
+enum Fresh {
+    /// Unsigned: nothing is signed again.
+    Unsigned,
+    /// Header `.0` is signed again with a new value, and the receiver has a
+    /// replay guard: it takes the resend and refuses the original replayed.
+    Guarded(&'static str),
+    /// Header `.0` (the signature's parameters) has a new value; the
+    /// receiver has no replay guard.
+    Resigned(&'static str),
+}
+
+/// Resends attempt `id` from the dashboard's JSON and checks the result: one
+/// new attempt of `vendor`, the same event and body, answered 200 by the
+/// receiver, and signed again as `fresh` says. Returns the new attempt.
+async fn resend_is_fresh(server: &Server, vendor: &str, id: u64, fresh_as: Fresh) -> Value {
+    let original = get(server, &format!("/emulator/attempts/{id}")).await;
+    let original = original.json().clone();
+    assert_eq!(
+        (
+            original["vendor"].as_str(),
+            original["response"]["status"].as_u64()
+        ),
+        (Some(vendor), Some(200)),
+        "{original}"
+    );
+    let resend = server
+        .request("POST", &format!("/emulator/attempts/{id}/resend"), None)
+        .await;
+    assert_eq!(resend.status(), 200, "{:?}", resend.raw.text());
+    assert_eq!(resend.json()["resent_from"], id);
+    let resent: Vec<u64> = resend.json()["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(resent.len(), 1, "{}", resend.json());
+    assert!(resent[0] > id, "{resent:?} after {id}");
+
+    let fresh = get(server, &format!("/emulator/attempts/{}", resent[0])).await;
+    let fresh = fresh.json().clone();
+    assert_eq!(fresh["vendor"], vendor, "{fresh}");
+    assert_eq!(fresh["event"], original["event"], "{fresh}");
+    assert_eq!(fresh["request"]["body"], original["request"]["body"]);
+    assert_eq!(fresh["response"]["status"], 200, "{fresh}");
+    assert_eq!(fresh["outcome"], "delivered", "{fresh}");
+    assert!(
+        fresh.get("replay_of").is_none(),
+        "a resend is no replay: {fresh}"
+    );
+
+    let (changed, guarded) = match fresh_as {
+        Fresh::Unsigned => (None, false),
+        Fresh::Guarded(name) => (Some(name), true),
+        Fresh::Resigned(name) => (Some(name), false),
+    };
+    if let Some(name) = changed {
+        let before = request_header(&original, name).expect("the original's header");
+        let after = request_header(&fresh, name).expect("the resend's header");
+        assert_ne!(before, after, "{name}: signed again");
+    }
+    if guarded {
+        let replay = server
+            .request("POST", &format!("/emulator/attempts/{id}/replay"), None)
+            .await;
+        assert_eq!(
+            replay.json()["attempt"]["status"],
+            401,
+            "the guard refuses the original's bytes: {}",
+            replay.json()
+        );
+    }
+    fresh
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_americommerce_resend_is_a_new_attempt_of_the_same_event() {
+    let receiver = verifying_receiver(
+        Verifier::builder(KeySet::single(TOKEN))
+            .scheme(UrlToken::query("token"))
+            .build(),
+    )
+    .await;
+    let server = Server::start(KEY, &[]);
+    let webhook = json!({"event_type": "OrderPlaced", "url": format!("http://{receiver}/hook?token={TOKEN}")});
+    let created = server
+        .request_with_headers(
+            "POST",
+            "/api/v1/webhooks",
+            &[("X-AC-Auth-Token", KEY)],
+            Some(&webhook.to_string()),
+        )
+        .await;
+    assert_eq!(created.status(), 201, "{:?}", created.raw.text());
+    let played = server
+        .request(
+            "POST",
+            "/api/v1/emulator/events",
+            Some(r#"{"event_type":"OrderPlaced","data":{"OrderId":1001}}"#),
+        )
+        .await;
+    assert_eq!(played.status(), 200, "{:?}", played.raw.text());
+    let original = newest_of(&server, "americommerce").await;
+    let id = original["id"].as_u64().expect("id");
+
+    // Unsigned, as the vendor: nothing to sign again, the URL token is what
+    // the receiver checks.
+    let fresh = resend_is_fresh(&server, "americommerce", id, Fresh::Unsigned).await;
+    assert_eq!(fresh["event"], "OrderPlaced");
+    let listed = newest_of(&server, "americommerce").await;
+    assert_eq!(listed["id"], fresh["id"]);
+    no_secrets(&get(&server, &format!("/emulator/attempts/{}", fresh["id"])).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_up42_resend_is_signed_again_with_a_new_created_time() {
+    const SECRET: &str = "QWZTFnMEXhqZKNmu";
+    // No replay guard: UP42 signs the content type and digest only, so the
+    // same body always has the same `Signature` (see below).
+    let receiver = verifying_receiver(
+        Verifier::builder(KeySet::single(SECRET))
+            .scheme(Up42::new())
+            .build(),
+    )
+    .await;
+    let server = Server::start(KEY, &[]);
+    let hook = json!({
+        "events": ["job.status"],
+        "name": "dashboard resend",
+        "url": format!("http://{receiver}/hook"),
+        "secret": SECRET,
+        "active": true,
+    });
+    let created = server
+        .request("POST", "/workspaces/ws-1/webhooks", Some(&hook.to_string()))
+        .await;
+    assert_eq!(created.status(), 201, "{:?}", created.raw.text());
+    let hook_id = created.json()["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let run = server
+        .request(
+            "POST",
+            &format!("/workspaces/ws-1/webhooks/{hook_id}/tests"),
+            Some(r#"{"event":"job.status"}"#),
+        )
+        .await;
+    assert_eq!(run.status(), 200, "{:?}", run.raw.text());
+    let original = newest_of(&server, "up42").await;
+    let id = original["id"].as_u64().expect("id");
+
+    // `created` counts whole seconds: a resend within the original's second
+    // would carry the same one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fresh = resend_is_fresh(&server, "up42", id, Fresh::Resigned("Signature-Input")).await;
+    assert_eq!(fresh["event"], "job.status");
+    // The signature itself covers `content-type` and `content-digest`, not
+    // `created`: the same body is signed the same, as UP42 does.
+    let detail = get(&server, &format!("/emulator/attempts/{id}")).await;
+    assert_eq!(
+        request_header(detail.json(), "Signature"),
+        request_header(&fresh, "Signature")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_webhooks_resend_is_signed_again_and_passes_a_replay_guard() {
+    // The secret of the Standard Webhooks specification's example.
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let receiver = verifying_receiver(
+        Verifier::builder(StandardWebhooks::keys(SECRET).expect("a whsec_ secret"))
+            .scheme(StandardWebhooks::new())
+            .replay_guard(InMemoryReplayGuard::new())
+            .build(),
+    )
+    .await;
+    let server = Server::start(KEY, &[]);
+    let endpoint = json!({"url": format!("http://{receiver}/hook"), "secret": SECRET});
+    let created = server
+        .request("POST", "/standard/endpoints", Some(&endpoint.to_string()))
+        .await;
+    assert_eq!(created.status(), 201, "{:?}", created.raw.text());
+    let endpoint_id = created.json()["id"].as_str().expect("id").to_owned();
+    let sent = server
+        .request(
+            "POST",
+            &format!("/standard/endpoints/{endpoint_id}/messages"),
+            Some(r#"{"eventType":"invoice.paid","payload":{"id":"in_1","amount":1200}}"#),
+        )
+        .await;
+    assert_eq!(sent.status(), 200, "{:?}", sent.raw.text());
+    let original = newest_of(&server, "standard").await;
+    let id = original["id"].as_u64().expect("id");
+
+    let fresh = resend_is_fresh(&server, "standard", id, Fresh::Guarded("webhook-signature")).await;
+    assert_eq!(fresh["event"], "invoice.paid");
+    let detail = get(&server, &format!("/emulator/attempts/{id}")).await;
+    assert_ne!(
+        request_header(detail.json(), "webhook-id"),
+        request_header(&fresh, "webhook-id"),
+        "a new message id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_resumes_after_last_event_id_rather_than_the_urls_after() {
+    let server = server_with_webhook().await;
+    let first = play_product(&server).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = play_product(&server).await;
+
+    // What an EventSource sends when it reconnects: the URL it first opened
+    // (here `after=0`) and the id of the last event it got.
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!(
+        "GET /emulator/attempts/stream?after=0 HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nLast-Event-ID: {first}\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    // The kept attempt after `first` at once (the head and it may come in
+    // one read), and not `first` itself.
+    let mut seen = Vec::new();
+    read_until(&mut stream, &mut seen, &format!("id: {second}\n")).await;
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.contains(&format!("id: {first}\n")), "{text}");
+
+    // Then what comes next, live.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let third = play_product(&server).await;
+    read_until(&mut stream, &mut seen, &format!("id: {third}\n")).await;
+
+    // A Last-Event-ID that is no id: 400 with a JSON reason.
+    let bad = server
+        .request_with_headers(
+            "GET",
+            "/emulator/attempts/stream",
+            &[("Last-Event-ID", "seven")],
+            None,
+        )
+        .await;
+    assert_eq!(bad.status(), 400, "{:?}", bad.raw.text());
+    assert!(bad.json()["error"].is_string());
 }

@@ -1,6 +1,6 @@
 //! Shared by the integration tests: deliveries signed as the vendor signs
-//! them, raw HTTP clients, receivers on loopback, the vendor's PHP, and the
-//! examples run as built binaries.
+//! them, raw HTTP clients, receivers on loopback, the vendor's PHP, the
+//! examples run as built binaries, and headless Chromium over WebDriver.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 use std::time::Duration;
@@ -21,6 +21,7 @@ pub mod serve;
 pub mod servers;
 #[cfg(feature = "actix")]
 pub mod status_table;
+pub mod webdriver;
 
 /// The store key the test receivers trust.
 pub const KEY: &str = "store-key-0123456789";

@@ -21,7 +21,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `webhook-guard serve --bind 127.0.0.1:0 --store-key KEY` plus
-    /// `args`, and waits for its `listening on http://ADDR` line.
+    /// `args`, and waits for its `listening on http://ADDR` line and the
+    /// `dashboard: http://ADDR/` line after it.
     pub fn start(store_key: &str, args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_webhook-guard"));
         command
@@ -36,6 +37,11 @@ impl Server {
             .strip_prefix("listening on http://")
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        let second = process
+            .stdout
+            .recv_timeout(STARTUP)
+            .unwrap_or_else(|_| panic!("no dashboard line; stderr: {:?}", process.stderr()));
+        assert_eq!(second, format!("dashboard: http://{addr}/"), "second line");
         Self { process, addr }
     }
 

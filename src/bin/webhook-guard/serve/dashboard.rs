@@ -7,8 +7,9 @@
 //!   `outcome` (`delivered`, `wrong-status`, `no-response`), `after=<id>`
 //!   (newer than) and `before=<id>` (older than, for the next page);
 //! - `GET /emulator/attempts/stream`: server-sent events, one `attempt`
-//!   event per new attempt (the list's JSON), from `after=<id>` or
-//!   `Last-Event-ID` when given, else from now;
+//!   event per new attempt (the list's JSON), after the id in
+//!   `Last-Event-ID` (an `EventSource` reconnecting: newer than the URL's),
+//!   else after `after=<id>`, else from now;
 //! - `GET /emulator/attempts/{id}`: the attempt's journal entry and its
 //!   retry chain (the kept attempts of the same vendor and delivery);
 //! - `POST /emulator/attempts/{id}/replay`: the recorded request sent again
@@ -309,8 +310,9 @@ async fn list(State(dashboard): Shared, query: QueryOf<ListQuery>) -> Result<Res
     .into_response())
 }
 
-/// Where a live view starts: after `after=<id>`, after `Last-Event-ID`
-/// (an `EventSource` reconnecting), else after the newest attempt so far.
+/// Where a live view starts: after `Last-Event-ID` (an `EventSource`
+/// reconnecting sends it with the URL it first opened, whose `after` is then
+/// stale), else after `after=<id>`, else after the newest attempt so far.
 #[derive(Debug, Default, Deserialize)]
 struct StreamQuery {
     after: Option<String>,
@@ -322,11 +324,16 @@ async fn stream_attempts(
     query: QueryOf<StreamQuery>,
 ) -> Result<Response, Refusal> {
     let query = query_of(query)?;
-    let last_event = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let start = match number("after", query.after.as_deref().or(last_event.as_deref()))? {
+    let last_event = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| error(StatusCode::BAD_REQUEST, "`Last-Event-ID`: not text"))?;
+            number("Last-Event-ID", Some(text))?
+        }
+    };
+    let start = match last_event.or(number("after", query.after.as_deref())?) {
         Some(after) => after,
         None => u64::try_from(dashboard.journal.total_attempts()).unwrap_or(u64::MAX),
     };

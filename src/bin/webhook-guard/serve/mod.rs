@@ -53,7 +53,7 @@ use crate::{CliError, EXIT_OK, Outcome};
 #[command(after_long_help = SERVE_EXAMPLES)]
 pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free one; the first line
-    /// printed says which)
+    /// printed says which, the second where the dashboard is)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
 
@@ -185,6 +185,16 @@ async fn serve(bind: SocketAddr, context: Context) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::new(format!("cannot read the bound address: {e}")))?;
     log_line(&format!("listening on http://{local}"));
+    // Where a browser on this machine finds the dashboard (an address that
+    // binds every interface is reached on loopback).
+    let mut page = local;
+    if page.ip().is_unspecified() {
+        page.set_ip(match page {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    log_line(&format!("dashboard: http://{page}/"));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             // Without a signal handler the server runs until killed.

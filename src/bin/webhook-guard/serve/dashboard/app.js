@@ -8,7 +8,11 @@ const $ = (selector) => document.querySelector(selector);
 
 // Rows kept in the table at most: the journal's limit, capped by the
 // server's page size (set from the first page's answer).
-const state = { maxRows: 500, newest: 0, kept: 0, total: 0, source: null, shown: null };
+// `shown`: the id of the attempt on screen (null on the list); `shownChain`:
+// its vendor and delivery, whose new attempts show it again.
+const state = {
+  maxRows: 500, newest: 0, kept: 0, total: 0, source: null, shown: null, shownChain: null,
+};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -88,12 +92,14 @@ function showCounts() {
 }
 
 // A new attempt from the stream: on top, the oldest row dropped past the cap.
+// One already listed (a reload of the list raced the stream) is not added twice.
 function addNewest(attempt) {
+  const body = $('#attempts tbody');
+  if (body.querySelector(`tr[data-id="${attempt.id}"]`)) return;
   state.newest = Math.max(state.newest, attempt.id);
   state.total = Math.max(state.total, attempt.id);
   state.kept = Math.min(state.kept + 1, state.journalLimit ?? Infinity);
   if (matches(attempt)) {
-    const body = $('#attempts tbody');
     body.prepend(row(attempt));
     while (body.rows.length > state.maxRows) body.lastElementChild.remove();
   }
@@ -115,6 +121,10 @@ async function loadList() {
   showCounts();
 }
 
+// The live stream. The browser reconnects by itself after a dropped
+// connection, sending the last id seen as `Last-Event-ID` (which the server
+// prefers to the `after` of the URL); when it gives up (the server answered
+// something else than a stream), a new one is opened after a pause.
 function connect() {
   if (state.source) state.source.close();
   const source = new EventSource(`/emulator/attempts/stream?after=${state.newest}`);
@@ -126,6 +136,9 @@ function connect() {
   source.addEventListener('error', () => {
     $('#live').textContent = 'reconnecting';
     $('#live').className = 'badge down';
+    if (source.readyState === EventSource.CLOSED && state.source === source) {
+      setTimeout(() => { if (state.source === source) connect(); }, 3000);
+    }
   });
   state.source = source;
 }
@@ -217,21 +230,34 @@ function renderDetail(attempt) {
 
 async function show(id) {
   state.shown = id;
+  state.shownChain = null;
   $('#list-view').hidden = true;
   $('#detail-view').hidden = false;
   $('#action-answer').hidden = true;
+  await render(id);
+}
+
+// Fetches attempt `id` and shows it, unless another one was opened meanwhile.
+async function render(id) {
   try {
-    renderDetail(await fetchJSON(`/emulator/attempts/${id}`));
+    const attempt = await fetchJSON(`/emulator/attempts/${id}`);
+    if (state.shown !== id) return;
+    state.shownChain = { vendor: attempt.vendor, delivery: attempt.delivery };
+    renderDetail(attempt);
   } catch (error) {
+    if (state.shown !== id) return;
     $('#detail-title').textContent = `Attempt #${id}`;
     $('#detail').replaceChildren(el('p', { class: 'none' }, error.message));
   }
 }
 
-// A new attempt of the shown one's chain: shown again to list it.
+// A new attempt of the shown one's chain (a retry, a replay): the page is
+// drawn again to list it, leaving the answer of an action in view.
 function refreshChain(attempt) {
-  const chain = $('#chain');
-  if (chain && attempt.replay_of === state.shown) show(state.shown);
+  const chain = state.shownChain;
+  if (chain && attempt.vendor === chain.vendor && attempt.delivery === chain.delivery) {
+    render(state.shown);
+  }
 }
 
 function route() {
@@ -275,7 +301,7 @@ const TEMPLATES = {
   },
   americommerce: {
     path: '/api/v1/emulator/events',
-    body: { event_type: 'OrderCreated', data: { OrderId: 1001, Total: 25.5 } },
+    body: { event_type: 'OrderPlaced', data: { OrderId: 1001, Total: 25.5 } },
     hint: 'delivered to every webhook for the event type (POST /api/v1/webhooks)',
   },
   up42: {
@@ -334,6 +360,8 @@ async function start() {
   $('#action-replay').addEventListener('click', () => act('replay'));
   $('#action-resend').addEventListener('click', () => act('resend'));
   window.addEventListener('hashchange', route);
+  // An attempt's page opened directly (`/#attempt-7`) does not wait for the list.
+  route();
   fillTemplate();
   try {
     await loadList();
@@ -341,7 +369,6 @@ async function start() {
     $('#counts').textContent = `cannot list attempts: ${error.message}`;
   }
   connect();
-  route();
 }
 
 start();
