@@ -717,3 +717,49 @@ async fn the_stream_resumes_after_last_event_id_rather_than_the_urls_after() {
     assert_eq!(bad.status(), 400, "{:?}", bad.raw.text());
     assert!(bad.json()["error"].is_string());
 }
+
+/// A page of another site in the same browser cannot make `serve` act: a
+/// POST naming a foreign `Origin` is refused 403 and nothing is sent, while
+/// the dashboard's own origin, and scripts that send no `Origin`, pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_from_a_page_of_another_origin_are_refused() {
+    let server = server_with_webhook().await;
+    let id = play_product(&server).await;
+    let replay = format!("/emulator/attempts/{id}/replay");
+    let before = get(&server, "/emulator/attempts").await.json()["total"].clone();
+
+    for foreign in ["http://evil.example", "null", "https://127.0.0.1"] {
+        let refused = server
+            .request_with_headers("POST", &replay, &[("Origin", foreign)], None)
+            .await;
+        assert_eq!(refused.status(), 403, "{foreign}");
+        let play = server
+            .request_with_headers(
+                "POST",
+                "/v1.0/emulator/event.json",
+                &[("Origin", foreign)],
+                Some(r#"{"entity":"product","action":"add","data":{"id":"87"}}"#),
+            )
+            .await;
+        assert_eq!(play.status(), 403, "{foreign}");
+    }
+    let after = get(&server, "/emulator/attempts").await.json()["total"].clone();
+    assert_eq!(before, after, "nothing was sent");
+
+    // The dashboard's own requests name the server itself.
+    let own = format!("http://{}", server.addr);
+    let replayed = server
+        .request_with_headers("POST", &replay, &[("Origin", &own)], None)
+        .await;
+    assert_eq!(replayed.status(), 200, "{:?}", replayed.raw.text());
+    // A cross-origin GET is no threat (the browser keeps the answer from the page).
+    let listed = server
+        .request_with_headers(
+            "GET",
+            "/emulator/attempts",
+            &[("Origin", "http://evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(listed.status(), 200);
+}

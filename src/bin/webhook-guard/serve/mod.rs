@@ -19,6 +19,7 @@ mod api2cart;
 mod clock;
 mod dashboard;
 mod idempotency;
+mod origin;
 mod standard;
 mod workspace;
 
@@ -177,7 +178,8 @@ async fn serve(bind: SocketAddr, context: Context) -> Result<(), CliError> {
         .merge(workspace_routes)
         .merge(standard_routes)
         .merge(clock::router(&context))
-        .merge(dashboard::router(&context, senders, stopping));
+        .merge(dashboard::router(&context, senders, stopping))
+        .layer(axum::middleware::from_fn(origin::same_origin_only));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| CliError::new(format!("cannot listen on {bind}: {e}")))?;
