@@ -31,7 +31,12 @@
 //!   sender's [`Expectation`]s are checked when it is dropped.
 //! - **Faults on demand** ([`Fault`]) and a [`Conformance`] runner that
 //!   delivers every one of them and holds the answers against the status
-//!   table.
+//!   table, through any vendor's sender ([`ConformanceTarget`]: API2Cart's
+//!   [`MockSender`], [`StandardSender::conformance_target`],
+//!   [`WorkspaceSender::conformance_target`],
+//!   [`AmeriCommerceSender::conformance_target`](americommerce::AmeriCommerceSender::conformance_target));
+//!   what a vendor cannot send (AmeriCommerce binds neither body nor time)
+//!   is skipped and listed.
 //! - **UP42, seed 004** ([`WorkspaceSender`]): workspace webhooks and
 //!   their "Test a webhook" runs, signed with UP42's recipe and each
 //!   webhook's secret.
