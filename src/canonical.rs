@@ -65,9 +65,10 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
     Some(match known_name(name.as_bytes()) {
         Some(known) => Cow::Borrowed(known),
         None => {
-            let mut out = String::with_capacity(name.len());
-            push_vendor_case(&mut out, name);
-            Cow::Owned(out)
+            let mut out = name.as_bytes().to_vec();
+            to_vendor_case(&mut out);
+            // Only ASCII letters changed, so the text is still UTF-8.
+            Cow::Owned(String::from_utf8_lossy(&out).into_owned())
         }
     })
 }
@@ -85,17 +86,18 @@ fn known_name(name: &[u8]) -> Option<&'static str> {
     })
 }
 
-/// Appends `name` with the first letter of each `-`-separated segment in upper
-/// case and the rest in lower case.
-fn push_vendor_case(out: &mut String, name: &str) {
+/// Rewrites `name` with the first letter of each `-`-separated segment in
+/// upper case and the rest in lower case (ASCII letters only, so UTF-8 stays
+/// UTF-8).
+fn to_vendor_case(name: &mut [u8]) {
     let mut segment_start = true;
-    for ch in name.chars() {
-        out.push(if segment_start {
-            ch.to_ascii_uppercase()
+    for byte in name {
+        *byte = if segment_start {
+            byte.to_ascii_uppercase()
         } else {
-            ch.to_ascii_lowercase()
-        });
-        segment_start = ch == '-';
+            byte.to_ascii_lowercase()
+        };
+        segment_start = *byte == b'-';
     }
 }
 
@@ -121,15 +123,17 @@ fn has_prefix(name: &[u8]) -> bool {
 /// The `X-Webhook-*` headers a signature covers: vendor-case names, byte order,
 /// values exactly as received. Built by [`DeliveryHeaders::from_pairs`].
 ///
-/// The values and any name the vendor does not send live in one string: one
-/// allocation per delivery, not one per header.
+/// The values, any name the vendor does not send and the JSON the vendor
+/// signs live in one string: one allocation per delivery, not one per header.
 #[derive(Clone)]
 pub struct SignedHeaders {
+    /// The values and names, then the JSON.
     text: String,
     /// Sorted by name.
     entries: Vec<Entry>,
-    /// The JSON the vendor signs; computed once, when built.
-    json: String,
+    /// Where the JSON starts in `text` (it runs to the end); written once,
+    /// when built.
+    json_start: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -146,10 +150,10 @@ enum Name {
     Other(Range<usize>),
 }
 
-/// Appends `s` to `text` and says where it went.
-fn push(text: &mut String, s: &str) -> Range<usize> {
+/// Appends `bytes` to `text` and says where they went.
+fn push(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
     let start = text.len();
-    text.push_str(s);
+    text.extend_from_slice(bytes);
     start..text.len()
 }
 
@@ -201,7 +205,10 @@ impl SignedHeaders {
 
     /// The JSON the vendor signs (PHP `json_encode` of the sorted map).
     pub fn json(&self) -> &[u8] {
-        self.json.as_bytes()
+        self.text
+            .as_bytes()
+            .get(self.json_start..)
+            .unwrap_or_default()
     }
 
     /// Appends the JSON the vendor signs to `out`.
@@ -215,8 +222,8 @@ impl SignedHeaders {
     }
 
     /// Sorts `entries` (whose text is in `text`) by name, refuses a name
-    /// seen twice, and encodes the signed JSON.
-    fn new(text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
+    /// seen twice, and writes the signed JSON at the end of `text`.
+    fn new(mut text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
         fn name<'a>(text: &'a str, entry: &'a Entry) -> &'a [u8] {
             slice_name(text, &entry.name).as_bytes()
         }
@@ -227,32 +234,32 @@ impl SignedHeaders {
         {
             return Err(duplicate(slice_name(&text, &pair[0].name)));
         }
-        let mut json = String::with_capacity(
-            2 + entries
-                .iter()
-                .map(|e| name(&text, e).len() + e.value.len() + 6)
-                .sum::<usize>(),
-        );
+        let json_len = 2 + entries
+            .iter()
+            .map(|e| name(&text, e).len() + e.value.len() + 6)
+            .sum::<usize>();
+        text.reserve(json_len);
+        let json_start = text.len();
         // `php_json::write_map`, with the vendor's names (which need no
         // escaping) copied as they are.
         for (index, entry) in entries.iter().enumerate() {
-            json.push(if index == 0 { '{' } else { ',' });
+            text.push(if index == 0 { '{' } else { ',' });
             match &entry.name {
                 Name::Known(name) => {
-                    json.push('"');
-                    json.push_str(name);
-                    json.push('"');
+                    text.push('"');
+                    text.push_str(name);
+                    text.push('"');
                 }
-                Name::Other(range) => php_json::write_string(&mut json, slice(&text, range)),
+                Name::Other(range) => php_json::write_string_within(&mut text, range.clone()),
             }
-            json.push(':');
-            php_json::write_string(&mut json, slice(&text, &entry.value));
+            text.push(':');
+            php_json::write_string_within(&mut text, entry.value.clone());
         }
-        json.push_str(if entries.is_empty() { "[]" } else { "}" });
+        text.push_str(if entries.is_empty() { "[]" } else { "}" });
         Ok(Self {
             text,
             entries,
-            json,
+            json_start,
         })
     }
 }
@@ -269,9 +276,9 @@ impl Default for SignedHeaders {
     /// No headers: what PHP signs for an empty array, `[]`.
     fn default() -> Self {
         Self {
-            text: String::new(),
+            text: "[]".to_owned(),
             entries: Vec::new(),
-            json: "[]".to_owned(),
+            json_start: 0,
         }
     }
 }
@@ -381,9 +388,11 @@ impl fmt::Debug for DeliveryHeaders {
 
 /// Builds [`DeliveryHeaders`] one header line at a time.
 struct Collector {
-    text: String,
+    /// The values (and the signature) as received and the rebuilt names;
+    /// checked to be UTF-8 once, in [`finish`](Self::finish).
+    text: Vec<u8>,
     entries: Vec<Entry>,
-    signature: Option<RawSignature>,
+    signature: Option<Range<usize>>,
     /// Why the headers are refused, once they are.
     error: Option<Error>,
 }
@@ -391,7 +400,7 @@ struct Collector {
 impl Default for Collector {
     fn default() -> Self {
         Self {
-            text: String::with_capacity(256),
+            text: Vec::with_capacity(256),
             entries: Vec::with_capacity(8),
             signature: None,
             error: None,
@@ -415,47 +424,90 @@ impl Collector {
         let text = &mut self.text;
         let name = match known_name(name) {
             Some(names::SIGNATURE) => {
-                let raw = match std::str::from_utf8(value) {
-                    Ok(value) => RawSignature::InText(push(text, value)),
-                    Err(_) => RawSignature::Bytes(value.into()),
-                };
-                if self.signature.replace(raw).is_some() {
+                if self.signature.replace(push(text, value)).is_some() {
                     return Err(duplicate(names::SIGNATURE));
                 }
                 return Ok(());
             }
             Some(known) => Name::Known(known),
             None => {
-                let Ok(name) = std::str::from_utf8(name) else {
+                if std::str::from_utf8(name).is_err() {
                     tracing::debug!("X-Webhook-* header name is not UTF-8");
                     return Err(Error::new(
                         ErrorKind::MalformedHeaders,
                         "header name is not UTF-8",
                     ));
-                };
-                let start = text.len();
-                push_vendor_case(text, name);
-                Name::Other(start..text.len())
+                }
+                let range = push(text, name);
+                to_vendor_case(&mut text[range.clone()]);
+                Name::Other(range)
             }
         };
-        let Ok(value) = std::str::from_utf8(value) else {
-            tracing::debug!(header = %slice_name(text, &name), "signed header value is not UTF-8");
-            return Err(Error::new(
-                ErrorKind::MalformedHeaders,
-                "signed header value is not UTF-8",
-            ));
-        };
+        // Checked in `finish`, with everything else, in one pass.
         let value = push(text, value);
         self.entries.push(Entry { name, value });
         Ok(())
     }
 
+    /// Checks the text is UTF-8, in one pass over all of it, and builds the
+    /// headers. A signature that is not UTF-8 is kept on its own (it will
+    /// not decode); a signed value that is not is refused.
     fn finish(self) -> Result<DeliveryHeaders, Error> {
+        // Each piece is UTF-8 when the whole is and each begins and ends on
+        // a character boundary (a value could end with half a character
+        // that the next piece completes).
+        let whole = |text: &str, range: &Range<usize>| text.get(range.clone()).is_some();
+        let (text, signature) = match String::from_utf8(self.text) {
+            Ok(text)
+                if self.entries.iter().all(|e| whole(&text, &e.value))
+                    && self.signature.as_ref().is_none_or(|r| whole(&text, r)) =>
+            {
+                (text, self.signature.map(RawSignature::InText))
+            }
+            Ok(text) => utf8_fallback(text.into_bytes(), &self.entries, self.signature)?,
+            Err(error) => utf8_fallback(error.into_bytes(), &self.entries, self.signature)?,
+        };
         Ok(DeliveryHeaders {
-            signed: SignedHeaders::new(self.text, self.entries)?,
-            signature: self.signature,
+            signed: SignedHeaders::new(text, self.entries)?,
+            signature,
         })
     }
+}
+
+/// The slow path of [`Collector::finish`], when a piece of the text is not
+/// UTF-8: refuses the first signed value (in the order received) that is
+/// not, or else takes the signature, the only other bytes not checked yet,
+/// out of the text.
+fn utf8_fallback(
+    mut text: Vec<u8>,
+    entries: &[Entry],
+    signature: Option<Range<usize>>,
+) -> Result<(String, Option<RawSignature>), Error> {
+    let not_utf8 = || {
+        Error::new(
+            ErrorKind::MalformedHeaders,
+            "signed header value is not UTF-8",
+        )
+    };
+    if let Some(entry) = entries
+        .iter()
+        .find(|entry| std::str::from_utf8(&text[entry.value.clone()]).is_err())
+    {
+        let name = match &entry.name {
+            Name::Known(name) => name,
+            Name::Other(range) => std::str::from_utf8(&text[range.clone()]).unwrap_or_default(),
+        };
+        tracing::debug!(header = %name, "signed header value is not UTF-8");
+        return Err(not_utf8());
+    }
+    let signature = signature.map(|range| {
+        let raw = RawSignature::Bytes(text[range.clone()].into());
+        // Nothing points here any more; any ASCII will do.
+        text[range].fill(b'?');
+        raw
+    });
+    let text = String::from_utf8(text).map_err(|_| not_utf8())?;
+    Ok((text, signature))
 }
 
 fn duplicate(name: &str) -> Error {
@@ -584,6 +636,31 @@ mod tests {
         let err =
             DeliveryHeaders::from_pairs([(&b"x-webhook-entity"[..], &b"\xff"[..])]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        // Half a character at the end of one value, completed by the next.
+        let err = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-entity"[..], &b"caf\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"\xa9"[..]),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        let err = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-signature"[..], &b"c2ln\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"\xa9"[..]),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        // A signature that is not UTF-8 is kept as it came (it will not decode).
+        let h = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-entity"[..], &b"caf\xc3\xa9"[..]),
+            (&b"x-webhook-signature"[..], &b"\xff\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"add"[..]),
+        ])
+        .unwrap();
+        assert_eq!(h.signature(), Some(&b"\xff\xc3"[..]));
+        assert_eq!(
+            h.signed().to_json(),
+            br#"{"X-Webhook-Action":"add","X-Webhook-Entity":"caf\u00e9"}"#
+        );
         let ok = DeliveryHeaders::from_pairs([(&b"cookie"[..], &b"\xff"[..])]).unwrap();
         assert!(ok.signed().is_empty());
         assert_eq!(ok.signed().to_json(), b"[]");
