@@ -8,6 +8,7 @@
 //! then the first letter of each `-`-separated segment in upper case.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Range;
 
@@ -37,17 +38,22 @@ pub mod names {
     /// How many times the vendor has failed to reach the store.
     pub const ERROR_TRY_COUNT: &str = "X-Webhook-Error-Try-Count";
 
+    /// Every name above, in byte order, so that their places here sort
+    /// them as their bytes would.
     pub(crate) const KNOWN: [&str; 9] = [
-        SIGNATURE,
-        TIMESTAMP,
-        STORE_ID,
         ACTION,
         ENTITY,
         ERROR_CODE,
-        ERROR_REASON,
         ERROR_MESSAGE,
+        ERROR_REASON,
         ERROR_TRY_COUNT,
+        SIGNATURE,
+        STORE_ID,
+        TIMESTAMP,
     ];
+
+    /// Where [`SIGNATURE`] is in [`KNOWN`].
+    pub(crate) const SIGNATURE_RANK: usize = 6;
 }
 
 /// The vendor-case name of an `X-Webhook-*` header, or `None` for any other header.
@@ -63,7 +69,7 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
         return None;
     }
     Some(match known_name(name.as_bytes()) {
-        Some(known) => Cow::Borrowed(known),
+        Some(rank) => Cow::Borrowed(names::KNOWN[rank]),
         None => {
             let mut out = name.as_bytes().to_vec();
             to_vendor_case(&mut out);
@@ -73,14 +79,14 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
     })
 }
 
-/// The vendor's spelling of `name`, which starts with the prefix, when it is
-/// one of the names the vendor sends. Most of them differ in length, so this
+/// Where `name`, which starts with the prefix, is in [`names::KNOWN`], when it
+/// is one of the names the vendor sends. Most of them differ in length, so this
 /// rarely compares bytes, and then only those after the prefix. (A `match` on
 /// the length that picks the candidates first measured slower: over this
 /// constant array the compiler specializes each comparison.)
-fn known_name(name: &[u8]) -> Option<&'static str> {
+fn known_name(name: &[u8]) -> Option<usize> {
     let suffix = name.get(names::PREFIX.len()..)?;
-    names::KNOWN.iter().copied().find(|known| {
+    names::KNOWN.iter().position(|known| {
         known.len() == name.len()
             && known.as_bytes()[names::PREFIX.len()..].eq_ignore_ascii_case(suffix)
     })
@@ -144,8 +150,8 @@ struct Entry {
 
 #[derive(Clone, Debug)]
 enum Name {
-    /// One of [`names::KNOWN`].
-    Known(&'static str),
+    /// `names::KNOWN[rank]`.
+    Known(usize),
     /// Rebuilt in vendor case, in `text`.
     Other(Range<usize>),
 }
@@ -180,8 +186,13 @@ impl SignedHeaders {
 
     /// The value of the signed header `name` (vendor case, e.g. [`names::STORE_ID`]).
     pub fn get(&self, name: &str) -> Option<&str> {
+        // A name the vendor sends is looked for by its rank.
+        let probe = names::KNOWN.iter().position(|known| *known == name);
         self.entries
-            .binary_search_by(|entry| self.name_of(entry).as_bytes().cmp(name.as_bytes()))
+            .binary_search_by(|entry| match (&entry.name, probe) {
+                (Name::Known(rank), Some(probe)) => rank.cmp(&probe),
+                _ => self.name_of(entry).as_bytes().cmp(name.as_bytes()),
+            })
             .ok()
             .map(|i| slice(&self.text, &self.entries[i].value))
     }
@@ -224,19 +235,16 @@ impl SignedHeaders {
     /// Sorts `entries` (whose text is in `text`) by name, refuses a name
     /// seen twice, and writes the signed JSON at the end of `text`.
     fn new(mut text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
-        fn name<'a>(text: &'a str, entry: &'a Entry) -> &'a [u8] {
-            slice_name(text, &entry.name).as_bytes()
-        }
-        entries.sort_unstable_by(|a, b| name(&text, a).cmp(name(&text, b)));
+        entries.sort_unstable_by(|a, b| name_order(&text, &a.name, &b.name));
         if let Some(pair) = entries
             .windows(2)
-            .find(|pair| name(&text, &pair[0]) == name(&text, &pair[1]))
+            .find(|pair| name_order(&text, &pair[0].name, &pair[1].name).is_eq())
         {
             return Err(duplicate(slice_name(&text, &pair[0].name)));
         }
         let json_len = 2 + entries
             .iter()
-            .map(|e| name(&text, e).len() + e.value.len() + 6)
+            .map(|e| slice_name(&text, &e.name).len() + e.value.len() + 6)
             .sum::<usize>();
         text.reserve(json_len);
         let json_start = text.len();
@@ -245,9 +253,9 @@ impl SignedHeaders {
         for (index, entry) in entries.iter().enumerate() {
             text.push(if index == 0 { '{' } else { ',' });
             match &entry.name {
-                Name::Known(name) => {
+                Name::Known(rank) => {
                     text.push('"');
-                    text.push_str(name);
+                    text.push_str(names::KNOWN[*rank]);
                     text.push('"');
                 }
                 Name::Other(range) => php_json::write_string_within(&mut text, range.clone()),
@@ -267,8 +275,19 @@ impl SignedHeaders {
 /// The vendor-case name `name`, whose text may be in `text`.
 fn slice_name<'a>(text: &'a str, name: &'a Name) -> &'a str {
     match name {
-        Name::Known(name) => name,
+        Name::Known(rank) => names::KNOWN[*rank],
         Name::Other(range) => slice(text, range),
+    }
+}
+
+/// The byte order of two names, without reading them when both are ones
+/// the vendor sends.
+fn name_order(text: &str, a: &Name, b: &Name) -> Ordering {
+    match (a, b) {
+        (Name::Known(a), Name::Known(b)) => a.cmp(b),
+        _ => slice_name(text, a)
+            .as_bytes()
+            .cmp(slice_name(text, b).as_bytes()),
     }
 }
 
@@ -423,7 +442,7 @@ impl Collector {
     fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
         let text = &mut self.text;
         let name = match known_name(name) {
-            Some(names::SIGNATURE) => {
+            Some(names::SIGNATURE_RANK) => {
                 if self.signature.replace(push(text, value)).is_some() {
                     return Err(duplicate(names::SIGNATURE));
                 }
@@ -494,7 +513,7 @@ fn utf8_fallback(
         .find(|entry| std::str::from_utf8(&text[entry.value.clone()]).is_err())
     {
         let name = match &entry.name {
-            Name::Known(name) => name,
+            Name::Known(rank) => names::KNOWN[*rank],
             Name::Other(range) => std::str::from_utf8(&text[range.clone()]).unwrap_or_default(),
         };
         tracing::debug!(header = %name, "signed header value is not UTF-8");
@@ -521,17 +540,19 @@ mod tests {
 
     #[test]
     fn every_known_name_is_found_in_any_case() {
-        for known in names::KNOWN {
-            assert_eq!(known_name(known.as_bytes()), Some(known));
+        for (rank, known) in names::KNOWN.iter().enumerate() {
+            assert_eq!(known_name(known.as_bytes()), Some(rank));
             assert_eq!(
                 known_name(known.to_ascii_lowercase().as_bytes()),
-                Some(known)
+                Some(rank)
             );
             assert_eq!(
                 known_name(known.to_ascii_uppercase().as_bytes()),
-                Some(known)
+                Some(rank)
             );
         }
+        assert!(names::KNOWN.is_sorted(), "ranks sort as the bytes do");
+        assert_eq!(names::KNOWN[names::SIGNATURE_RANK], names::SIGNATURE);
         assert_eq!(known_name(b"x-webhook-store-ix"), None);
         assert_eq!(known_name(b"x-webhook-"), None);
     }
@@ -566,13 +587,51 @@ mod tests {
     }
 
     #[test]
+    fn other_names_sort_among_the_vendors_by_their_bytes() {
+        let h = SignedHeaders::from_pairs([
+            ("x-webhook-timestamp", "1"),
+            ("x-webhook-z", "2"),
+            ("x-webhook-error-d", "3"),
+            ("x-webhook-error-code", "4"),
+            ("x-webhook-b", "5"),
+            ("x-webhook-action", "6"),
+            ("x-webhook-store-id", "7"),
+            ("x-webhook-signaturf", "8"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = h.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "X-Webhook-Action",
+                "X-Webhook-B",
+                "X-Webhook-Error-Code",
+                "X-Webhook-Error-D",
+                "X-Webhook-Signaturf",
+                "X-Webhook-Store-Id",
+                "X-Webhook-Timestamp",
+                "X-Webhook-Z",
+            ]
+        );
+        for (name, value) in h.iter() {
+            assert_eq!(h.get(name), Some(value));
+        }
+        assert_eq!(h.get("X-Webhook-Entity"), None);
+        assert_eq!(h.get("x-webhook-action"), None, "vendor case only");
+        assert_eq!(h.get("X-Webhook-C"), None);
+    }
+
+    #[test]
     fn vendor_names_are_sorted_and_need_no_json_escaping() {
         // `SignedHeaders::new` copies known names into the JSON as they are.
         for name in names::KNOWN {
             let mut json = Vec::new();
             php_json::write_string(&mut json, name);
             assert_eq!(json, format!("\"{name}\"").into_bytes());
-            assert_eq!(known_name(name.to_ascii_lowercase().as_bytes()), Some(name));
+            assert_eq!(
+                known_name(name.to_ascii_lowercase().as_bytes()).map(|rank| names::KNOWN[rank]),
+                Some(name)
+            );
         }
     }
 
