@@ -86,11 +86,25 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
 /// constant array the compiler specializes each comparison.)
 fn known_name(name: &[u8]) -> Option<usize> {
     let suffix = name.get(names::PREFIX.len()..)?;
-    names::KNOWN.iter().position(|known| {
-        known.len() == name.len()
-            && known.as_bytes()[names::PREFIX.len()..].eq_ignore_ascii_case(suffix)
+    // HTTP/2 and the `http` crate lowercase names: an exact compare first.
+    KNOWN_SUFFIXES.iter().position(|known| {
+        known.len() == suffix.len()
+            && (known.as_bytes() == suffix || known.as_bytes().eq_ignore_ascii_case(suffix))
     })
 }
+
+/// [`names::KNOWN`] after the prefix, in lower case.
+const KNOWN_SUFFIXES: [&str; 9] = [
+    "action",
+    "entity",
+    "error-code",
+    "error-message",
+    "error-reason",
+    "error-try-count",
+    "signature",
+    "store-id",
+    "timestamp",
+];
 
 /// Rewrites `name` with the first letter of each `-`-separated segment in
 /// upper case and the rest in lower case (ASCII letters only, so UTF-8 stays
@@ -552,6 +566,13 @@ mod tests {
             );
         }
         assert!(names::KNOWN.is_sorted(), "ranks sort as the bytes do");
+        for (known, suffix) in names::KNOWN.iter().zip(KNOWN_SUFFIXES) {
+            assert_eq!(
+                format!("{}{suffix}", names::PREFIX).to_ascii_lowercase(),
+                known.to_ascii_lowercase()
+            );
+            assert_eq!(suffix, suffix.to_ascii_lowercase());
+        }
         assert_eq!(names::KNOWN[names::SIGNATURE_RANK], names::SIGNATURE);
         assert_eq!(known_name(b"x-webhook-store-ix"), None);
         assert_eq!(known_name(b"x-webhook-"), None);
