@@ -71,10 +71,9 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
     Some(match known_name(name.as_bytes()) {
         Some(rank) => Cow::Borrowed(names::KNOWN[rank]),
         None => {
-            let mut out = name.as_bytes().to_vec();
-            to_vendor_case(&mut out);
-            // Only ASCII letters changed, so the text is still UTF-8.
-            Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+            let mut out = String::with_capacity(name.len());
+            push_vendor_case(&mut out, name);
+            Cow::Owned(out)
         }
     })
 }
@@ -93,6 +92,19 @@ fn known_name(name: &[u8]) -> Option<usize> {
     })
 }
 
+/// [`names::KNOWN`] as JSON keys, with the colon.
+const KNOWN_KEYS: [&str; 9] = [
+    "\"X-Webhook-Action\":",
+    "\"X-Webhook-Entity\":",
+    "\"X-Webhook-Error-Code\":",
+    "\"X-Webhook-Error-Message\":",
+    "\"X-Webhook-Error-Reason\":",
+    "\"X-Webhook-Error-Try-Count\":",
+    "\"X-Webhook-Signature\":",
+    "\"X-Webhook-Store-Id\":",
+    "\"X-Webhook-Timestamp\":",
+];
+
 /// [`names::KNOWN`] after the prefix, in lower case.
 const KNOWN_SUFFIXES: [&str; 9] = [
     "action",
@@ -106,18 +118,17 @@ const KNOWN_SUFFIXES: [&str; 9] = [
     "timestamp",
 ];
 
-/// Rewrites `name` with the first letter of each `-`-separated segment in
-/// upper case and the rest in lower case (ASCII letters only, so UTF-8 stays
-/// UTF-8).
-fn to_vendor_case(name: &mut [u8]) {
+/// Appends `name` with the first letter of each `-`-separated segment in upper
+/// case and the rest in lower case.
+fn push_vendor_case(out: &mut String, name: &str) {
     let mut segment_start = true;
-    for byte in name {
-        *byte = if segment_start {
-            byte.to_ascii_uppercase()
+    for ch in name.chars() {
+        out.push(if segment_start {
+            ch.to_ascii_uppercase()
         } else {
-            byte.to_ascii_lowercase()
-        };
-        segment_start = *byte == b'-';
+            ch.to_ascii_lowercase()
+        });
+        segment_start = ch == '-';
     }
 }
 
@@ -144,29 +155,32 @@ fn has_prefix(name: &[u8]) -> bool {
 /// values exactly as received. Built by [`DeliveryHeaders::from_pairs`].
 ///
 /// The values, any name the vendor does not send and the JSON the vendor
-/// signs live in one string: one allocation per delivery, not one per header.
+/// signs live in one string: one allocation per delivery, not one per header,
+/// and a value PHP writes as it is is kept once, inside the JSON.
 #[derive(Clone)]
 pub struct SignedHeaders {
-    /// The values and names, then the JSON.
+    /// The names the vendor does not send and the values PHP escapes, then
+    /// the JSON (which holds every other value), then the signature.
     text: String,
     /// Sorted by name.
     entries: Vec<Entry>,
-    /// Where the JSON starts in `text` (it runs to the end); written once,
-    /// when built.
-    json_start: usize,
+    /// Where the JSON is in `text`; written once, when built.
+    json: Range<usize>,
 }
 
 #[derive(Clone, Debug)]
-struct Entry {
+struct Entry<V = Range<usize>> {
     name: Name,
-    value: Range<usize>,
+    /// Where the value is in `text` (while collecting: the value as received).
+    value: V,
 }
 
 #[derive(Clone, Debug)]
 enum Name {
     /// `names::KNOWN[rank]`.
     Known(usize),
-    /// Rebuilt in vendor case, in `text`.
+    /// Rebuilt in vendor case, in `text` (while collecting: in the
+    /// collector's `other_names`).
     Other(Range<usize>),
 }
 
@@ -230,10 +244,7 @@ impl SignedHeaders {
 
     /// The JSON the vendor signs (PHP `json_encode` of the sorted map).
     pub fn json(&self) -> &[u8] {
-        self.text
-            .as_bytes()
-            .get(self.json_start..)
-            .unwrap_or_default()
+        slice(&self.text, &self.json).as_bytes()
     }
 
     /// Appends the JSON the vendor signs to `out`.
@@ -244,45 +255,6 @@ impl SignedHeaders {
     /// The JSON the vendor signs, as an owned copy.
     pub fn to_json(&self) -> Vec<u8> {
         self.json().to_vec()
-    }
-
-    /// Sorts `entries` (whose text is in `text`) by name, refuses a name
-    /// seen twice, and writes the signed JSON at the end of `text`.
-    fn new(mut text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
-        entries.sort_unstable_by(|a, b| name_order(&text, &a.name, &b.name));
-        if let Some(pair) = entries
-            .windows(2)
-            .find(|pair| name_order(&text, &pair[0].name, &pair[1].name).is_eq())
-        {
-            return Err(duplicate(slice_name(&text, &pair[0].name)));
-        }
-        let json_len = 2 + entries
-            .iter()
-            .map(|e| slice_name(&text, &e.name).len() + e.value.len() + 6)
-            .sum::<usize>();
-        text.reserve(json_len);
-        let json_start = text.len();
-        // `php_json::write_map`, with the vendor's names (which need no
-        // escaping) copied as they are.
-        for (index, entry) in entries.iter().enumerate() {
-            text.push(if index == 0 { '{' } else { ',' });
-            match &entry.name {
-                Name::Known(rank) => {
-                    text.push('"');
-                    text.push_str(names::KNOWN[*rank]);
-                    text.push('"');
-                }
-                Name::Other(range) => php_json::write_string_within(&mut text, range.clone()),
-            }
-            text.push(':');
-            php_json::write_string_within(&mut text, entry.value.clone());
-        }
-        text.push_str(if entries.is_empty() { "[]" } else { "}" });
-        Ok(Self {
-            text,
-            entries,
-            json_start,
-        })
     }
 }
 
@@ -311,7 +283,7 @@ impl Default for SignedHeaders {
         Self {
             text: "[]".to_owned(),
             entries: Vec::new(),
-            json_start: 0,
+            json: 0..2,
         }
     }
 }
@@ -338,8 +310,8 @@ pub struct DeliveryHeaders {
     signature: Option<RawSignature>,
 }
 
-/// The signature as received: kept in the headers' text when it is UTF-8
-/// (every well-formed one is ASCII), on its own otherwise.
+/// The signature as received: kept in the headers' text when it is ASCII
+/// (as every well-formed one is), on its own otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum RawSignature {
     InText(Range<usize>),
@@ -359,16 +331,9 @@ impl DeliveryHeaders {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut collector = Collector::default();
-        for (name, value) in pairs {
-            if collector.push(name.as_ref(), value.as_ref()).is_err() {
-                break;
-            }
-        }
-        match collector.error.take() {
-            Some(error) => Err(error),
-            None => collector.finish(),
-        }
+        // The collector borrows the values until the JSON is written.
+        let pairs: Vec<(N, V)> = pairs.into_iter().collect();
+        Self::from_source(pairs.as_slice())
     }
 
     /// Collects the `X-Webhook-*` headers of any [`HeaderSource`](crate::HeaderSource).
@@ -388,7 +353,7 @@ impl DeliveryHeaders {
     /// Collects the `X-Webhook-*` headers of an `http` 1 header map.
     #[cfg(feature = "http")]
     pub fn from_header_map(headers: &http::HeaderMap) -> Result<Self, Error> {
-        Self::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+        Self::from_source(headers)
     }
 
     /// The headers the signature covers.
@@ -419,32 +384,39 @@ impl fmt::Debug for DeliveryHeaders {
     }
 }
 
-/// Builds [`DeliveryHeaders`] one header line at a time.
-struct Collector {
-    /// The values (and the signature) as received and the rebuilt names;
-    /// checked to be UTF-8 once, in [`finish`](Self::finish).
-    text: Vec<u8>,
-    entries: Vec<Entry>,
-    signature: Option<Range<usize>>,
+/// Builds [`DeliveryHeaders`] one header line at a time. The values are
+/// borrowed from the request until the JSON is written, so most are copied
+/// once, into the JSON.
+struct Collector<'a> {
+    /// The signed headers in the order received.
+    entries: Vec<Entry<&'a [u8]>>,
+    /// The names the vendor does not send, rebuilt in vendor case (rarely
+    /// any).
+    other_names: String,
+    signature: Option<&'a [u8]>,
+    /// Some name or value is not written as it is in the JSON: a name the
+    /// vendor does not send, or a value with characters PHP escapes.
+    escaped: bool,
     /// Why the headers are refused, once they are.
     error: Option<Error>,
 }
 
-impl Default for Collector {
+impl Default for Collector<'_> {
     fn default() -> Self {
         Self {
-            text: Vec::with_capacity(256),
             entries: Vec::with_capacity(8),
+            other_names: String::new(),
             signature: None,
+            escaped: false,
             error: None,
         }
     }
 }
 
-impl Collector {
+impl<'a> Collector<'a> {
     /// Takes one header line; `Err` (with the reason kept in `error`) once the
     /// headers are refused.
-    fn push(&mut self, name: &[u8], value: &[u8]) -> Result<(), ()> {
+    fn push(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), ()> {
         if !has_prefix(name) {
             return Ok(());
         }
@@ -453,94 +425,149 @@ impl Collector {
         })
     }
 
-    fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
-        let text = &mut self.text;
+    fn take(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), Error> {
         let name = match known_name(name) {
             Some(names::SIGNATURE_RANK) => {
-                if self.signature.replace(push(text, value)).is_some() {
+                if self.signature.replace(value).is_some() {
                     return Err(duplicate(names::SIGNATURE));
                 }
                 return Ok(());
             }
-            Some(known) => Name::Known(known),
+            Some(rank) => Name::Known(rank),
             None => {
-                if std::str::from_utf8(name).is_err() {
+                let Ok(name) = std::str::from_utf8(name) else {
                     tracing::debug!("X-Webhook-* header name is not UTF-8");
                     return Err(Error::new(
                         ErrorKind::MalformedHeaders,
                         "header name is not UTF-8",
                     ));
-                }
-                let range = push(text, name);
-                to_vendor_case(&mut text[range.clone()]);
-                Name::Other(range)
+                };
+                let start = self.other_names.len();
+                push_vendor_case(&mut self.other_names, name);
+                self.escaped = true;
+                Name::Other(start..self.other_names.len())
             }
         };
-        // Checked in `finish`, with everything else, in one pass.
-        let value = push(text, value);
+        // Nearly every value is plain ASCII, which needs no closer look.
+        if !php_json::is_plain(value) {
+            if !value.is_ascii() && std::str::from_utf8(value).is_err() {
+                tracing::debug!(
+                    header = %slice_name(&self.other_names, &name),
+                    "signed header value is not UTF-8"
+                );
+                return Err(not_utf8());
+            }
+            self.escaped = true;
+        }
         self.entries.push(Entry { name, value });
         Ok(())
     }
 
-    /// Checks the text is UTF-8, in one pass over all of it, and builds the
-    /// headers. A signature that is not UTF-8 is kept on its own (it will
-    /// not decode); a signed value that is not is refused.
+    /// Sorts the headers by name, refuses a name seen twice, and writes the
+    /// text: what the JSON does not show as it is (names the vendor does not
+    /// send, values PHP escapes), then the JSON, in which every other value
+    /// is found, then the signature.
     fn finish(self) -> Result<DeliveryHeaders, Error> {
-        // Each piece is UTF-8 when the whole is and each begins and ends on
-        // a character boundary (a value could end with half a character
-        // that the next piece completes).
-        let whole = |text: &str, range: &Range<usize>| text.get(range.clone()).is_some();
-        let (text, signature) = match String::from_utf8(self.text) {
-            Ok(text)
-                if self.entries.iter().all(|e| whole(&text, &e.value))
-                    && self.signature.as_ref().is_none_or(|r| whole(&text, r)) =>
-            {
-                (text, self.signature.map(RawSignature::InText))
+        let Self {
+            mut entries,
+            other_names,
+            signature,
+            escaped,
+            ..
+        } = self;
+        let names = other_names.as_str();
+        entries.sort_unstable_by(|a, b| name_order(names, &a.name, &b.name));
+        if let Some(pair) = entries
+            .windows(2)
+            .find(|pair| name_order(names, &pair[0].name, &pair[1].name).is_eq())
+        {
+            return Err(duplicate(slice_name(names, &pair[0].name)));
+        }
+        let json_len = 2 + entries
+            .iter()
+            .map(|e| slice_name(names, &e.name).len() + e.value.len() + 6)
+            .sum::<usize>();
+        let mut text = Vec::with_capacity(json_len + signature.map_or(0, <[u8]>::len));
+        // Without escapes (nearly always), every value is plain: no second look.
+        let plain = |value: &[u8]| !escaped || php_json::is_plain(value);
+        if escaped {
+            for entry in &entries {
+                if let Name::Other(range) = &entry.name {
+                    text.extend_from_slice(slice(names, range).as_bytes());
+                }
+                if !plain(entry.value) {
+                    text.extend_from_slice(entry.value);
+                }
             }
-            Ok(text) => utf8_fallback(text.into_bytes(), &self.entries, self.signature)?,
-            Err(error) => utf8_fallback(error.into_bytes(), &self.entries, self.signature)?,
+        }
+        // Where the next of those pieces is, as the JSON is written in the
+        // same order.
+        let mut raw_end = 0;
+        let mut raw = |len: usize| {
+            raw_end += len;
+            raw_end - len..raw_end
         };
+        let json_start = text.len();
+        // `php_json::write_map`, with the vendor's names (which need no
+        // escaping) copied as they are.
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                text.push(if index == 0 { b'{' } else { b',' });
+                let name = match entry.name {
+                    Name::Known(rank) => {
+                        text.extend_from_slice(KNOWN_KEYS[rank].as_bytes());
+                        Name::Known(rank)
+                    }
+                    Name::Other(range) => {
+                        let name = slice(names, &range);
+                        php_json::write_string(&mut text, name);
+                        text.push(b':');
+                        Name::Other(raw(name.len()))
+                    }
+                };
+                let value = if plain(entry.value) {
+                    text.push(b'"');
+                    let value = push(&mut text, entry.value);
+                    text.push(b'"');
+                    value
+                } else {
+                    // Checked to be UTF-8 when collected.
+                    let value = std::str::from_utf8(entry.value).unwrap_or_default();
+                    php_json::write_string(&mut text, value);
+                    raw(value.len())
+                };
+                Entry { name, value }
+            })
+            .collect();
+        text.extend_from_slice(if entries.is_empty() { b"[]" } else { b"}" });
+        let json = json_start..text.len();
+        let signature = signature.map(|value| {
+            if value.is_ascii() {
+                RawSignature::InText(push(&mut text, value))
+            } else {
+                RawSignature::Bytes(value.into())
+            }
+        });
+        // The values were checked when collected, the rest is ASCII.
+        let text = String::from_utf8(text).map_err(|_| not_utf8())?;
         Ok(DeliveryHeaders {
-            signed: SignedHeaders::new(text, self.entries)?,
+            signed: SignedHeaders {
+                text,
+                entries,
+                json,
+            },
             signature,
         })
     }
 }
 
-/// The slow path of [`Collector::finish`], when a piece of the text is not
-/// UTF-8: refuses the first signed value (in the order received) that is
-/// not, or else takes the signature, the only other bytes not checked yet,
-/// out of the text.
-fn utf8_fallback(
-    mut text: Vec<u8>,
-    entries: &[Entry],
-    signature: Option<Range<usize>>,
-) -> Result<(String, Option<RawSignature>), Error> {
-    let not_utf8 = || {
-        Error::new(
-            ErrorKind::MalformedHeaders,
-            "signed header value is not UTF-8",
-        )
-    };
-    if let Some(entry) = entries
-        .iter()
-        .find(|entry| std::str::from_utf8(&text[entry.value.clone()]).is_err())
-    {
-        let name = match &entry.name {
-            Name::Known(rank) => names::KNOWN[*rank],
-            Name::Other(range) => std::str::from_utf8(&text[range.clone()]).unwrap_or_default(),
-        };
-        tracing::debug!(header = %name, "signed header value is not UTF-8");
-        return Err(not_utf8());
-    }
-    let signature = signature.map(|range| {
-        let raw = RawSignature::Bytes(text[range.clone()].into());
-        // Nothing points here any more; any ASCII will do.
-        text[range].fill(b'?');
-        raw
-    });
-    let text = String::from_utf8(text).map_err(|_| not_utf8())?;
-    Ok((text, signature))
+fn not_utf8() -> Error {
+    Error::new(
+        ErrorKind::MalformedHeaders,
+        "signed header value is not UTF-8",
+    )
 }
 
 fn duplicate(name: &str) -> Error {
@@ -566,6 +593,9 @@ mod tests {
             );
         }
         assert!(names::KNOWN.is_sorted(), "ranks sort as the bytes do");
+        for (known, key) in names::KNOWN.iter().zip(KNOWN_KEYS) {
+            assert_eq!(format!("\"{known}\":"), key);
+        }
         for (known, suffix) in names::KNOWN.iter().zip(KNOWN_SUFFIXES) {
             assert_eq!(
                 format!("{}{suffix}", names::PREFIX).to_ascii_lowercase(),
@@ -640,6 +670,40 @@ mod tests {
         assert_eq!(h.get("X-Webhook-Entity"), None);
         assert_eq!(h.get("x-webhook-action"), None, "vendor case only");
         assert_eq!(h.get("X-Webhook-C"), None);
+    }
+
+    #[test]
+    fn values_and_names_php_escapes_are_kept_as_received() {
+        let pairs = [
+            ("x-webhook-entity", "product"),
+            ("x-webhook-error-message", "caf\u{e9} \"3/4\""),
+            ("x-webhook-ä/b", "x"),
+            ("x-webhook-action", "a\\b"),
+            ("x-webhook-signature", "c2ln"),
+            ("x-webhook-z", "plain"),
+        ];
+        let h = DeliveryHeaders::from_pairs(pairs).unwrap();
+        assert_eq!(
+            String::from_utf8(h.signed().to_json()).unwrap(),
+            r#"{"X-Webhook-Action":"a\\b","X-Webhook-Entity":"product","X-Webhook-Error-Message":"caf\u00e9 \"3\/4\"","X-Webhook-Z":"plain","X-Webhook-\u00e4\/b":"x"}"#
+        );
+        let got: Vec<(&str, &str)> = h.signed().iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("X-Webhook-Action", "a\\b"),
+                ("X-Webhook-Entity", "product"),
+                ("X-Webhook-Error-Message", "caf\u{e9} \"3/4\""),
+                ("X-Webhook-Z", "plain"),
+                ("X-Webhook-\u{e4}/b", "x"),
+            ]
+        );
+        assert_eq!(h.signature(), Some(&b"c2ln"[..]));
+        assert_eq!(h.signed().get("X-Webhook-\u{e4}/b"), Some("x"));
+        // The same headers arriving in another order are the same headers.
+        let mut reversed = pairs;
+        reversed.reverse();
+        assert_eq!(DeliveryHeaders::from_pairs(reversed).unwrap(), h);
     }
 
     #[test]

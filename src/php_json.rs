@@ -7,8 +7,6 @@
 //! escape become `\u00XX`, DEL and `< > & '` are left alone, and an empty map is
 //! encoded as a list, `[]`.
 
-use std::ops::Range;
-
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Where the encoder writes. PHP's output is ASCII (every other character is
@@ -52,74 +50,55 @@ const PLAIN: [bool; 256] = {
     table
 };
 
+/// True when PHP writes every byte of `bytes` as it is (printable ASCII and
+/// DEL, but `"`, `\` and `/`): the JSON string literal is `bytes` in quotes.
+pub(crate) fn is_plain(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| PLAIN[usize::from(byte)])
+}
+
 /// Appends `s` to `out` as a JSON string literal, exactly as PHP writes it.
 pub fn write_string<O: JsonOut + ?Sized>(out: &mut O, s: &str) {
+    let bytes = s.as_bytes();
     out.put_ascii(b'"');
-    // Runs of plain bytes are copied as they are; only the characters between
-    // runs are looked at one by one.
+    // Runs of plain bytes are copied as they are; only the bytes between runs
+    // are looked at one by one.
+    let mut run_start = 0;
     let mut at = 0;
     loop {
-        let run_end = plain_run_end(s.as_bytes(), at, s.len());
+        while at < bytes.len() && PLAIN[usize::from(bytes[at])] {
+            at += 1;
+        }
         // Runs end on ASCII bytes or at the end, so both ends are on a
         // character boundary and the slice is always there.
-        out.put_str(s.get(at..run_end).unwrap_or_default());
-        at = run_end;
-        let Some(ch) = s.get(at..).and_then(|rest| rest.chars().next()) else {
-            break;
-        };
-        write_escape(out, ch);
-        at += ch.len_utf8();
-    }
-    out.put_ascii(b'"');
-}
-
-/// [`write_string`] of `out[range]`, a string already in `out`: how the
-/// verifier writes the JSON into the buffer that holds the header values,
-/// with no second buffer. `range` must lie on character boundaries.
-pub(crate) fn write_string_within(out: &mut String, range: Range<usize>) {
-    out.push('"');
-    let mut at = range.start;
-    loop {
-        let run_end = plain_run_end(out.as_bytes(), at, range.end);
-        out.extend_from_within(at..run_end);
-        at = run_end;
-        let Some(ch) = out.get(at..range.end).and_then(|rest| rest.chars().next()) else {
-            break;
-        };
-        write_escape(out, ch);
-        at += ch.len_utf8();
-    }
-    out.push('"');
-}
-
-/// Where the run of plain bytes that starts at `at` ends, at `end` at most.
-fn plain_run_end(bytes: &[u8], mut at: usize, end: usize) -> usize {
-    while at < end && PLAIN[usize::from(bytes[at])] {
-        at += 1;
-    }
-    at
-}
-
-/// Appends the escape PHP writes for `ch`, a character that is not plain.
-fn write_escape<O: JsonOut + ?Sized>(out: &mut O, ch: char) {
-    match ch {
-        '"' => out.put_str("\\\""),
-        '\\' => out.put_str("\\\\"),
-        '/' => out.put_str("\\/"),
-        '\u{8}' => out.put_str("\\b"),
-        '\u{c}' => out.put_str("\\f"),
-        '\n' => out.put_str("\\n"),
-        '\r' => out.put_str("\\r"),
-        '\t' => out.put_str("\\t"),
-        // Other control bytes as `\u00XX`, the rest in UTF-16 (astral
-        // characters as a surrogate pair).
-        _ => {
+        out.put_str(s.get(run_start..at).unwrap_or_default());
+        let Some(&byte) = bytes.get(at) else { break };
+        if byte.is_ascii() {
+            match byte {
+                b'"' => out.put_str("\\\""),
+                b'\\' => out.put_str("\\\\"),
+                b'/' => out.put_str("\\/"),
+                0x08 => out.put_str("\\b"),
+                0x0c => out.put_str("\\f"),
+                b'\n' => out.put_str("\\n"),
+                b'\r' => out.put_str("\\r"),
+                b'\t' => out.put_str("\\t"),
+                _ => write_unicode_escape(out, u16::from(byte)),
+            }
+            at += 1;
+        } else {
+            let ch = s
+                .get(at..)
+                .and_then(|rest| rest.chars().next())
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
             let mut units = [0u16; 2];
             for unit in ch.encode_utf16(&mut units) {
                 write_unicode_escape(out, *unit);
             }
+            at += ch.len_utf8();
         }
+        run_start = at;
     }
+    out.put_ascii(b'"');
 }
 
 fn write_unicode_escape<O: JsonOut + ?Sized>(out: &mut O, unit: u16) {
@@ -186,12 +165,10 @@ mod tests {
     }
 
     #[test]
-    fn within_the_buffer_is_the_same_as_from_a_str() {
-        for input in ["", "plain", "a/b \"é😀\u{1}\u{7f}", "é", "\\", "x\ty/"] {
-            let mut out = format!("head{input}");
-            let range = 4..out.len();
-            write_string_within(&mut out, range);
-            assert_eq!(out[4 + input.len()..], encode(input), "{input:?}");
+    fn plain_is_what_is_written_as_it_is() {
+        for input in ["", "plain text", "<>&'\u{7f}", "a/b", "\"", "\\", "é", "\t"] {
+            let plain = is_plain(input.as_bytes());
+            assert_eq!(plain, encode(input) == format!("\"{input}\""), "{input:?}");
         }
     }
 
