@@ -268,6 +268,7 @@ fn slice_name<'a>(text: &'a str, name: &'a Name) -> &'a str {
 
 /// The byte order of two names, without reading them when both are ones
 /// the vendor sends.
+#[inline]
 fn name_order(text: &str, a: &Name, b: &Name) -> Ordering {
     match (a, b) {
         (Name::Known(a), Name::Known(b)) => a.cmp(b),
@@ -476,7 +477,15 @@ impl<'a> Collector<'a> {
             ..
         } = self;
         let names = other_names.as_str();
-        entries.sort_unstable_by(|a, b| name_order(names, &a.name, &b.name));
+        if names.is_empty() {
+            // Only names the vendor sends (nearly always): their ranks sort them.
+            entries.sort_unstable_by_key(|entry| match entry.name {
+                Name::Known(rank) => rank,
+                Name::Other(_) => usize::MAX,
+            });
+        } else {
+            entries.sort_unstable_by(|a, b| name_order(names, &a.name, &b.name));
+        }
         if let Some(pair) = entries
             .windows(2)
             .find(|pair| name_order(names, &pair[0].name, &pair[1].name).is_eq())
