@@ -245,13 +245,18 @@ impl<K> Verifier<K> {
             return Err(too_large());
         }
         // `begin_for` and `finish` spelled out: the claims and the
-        // verification are not moved into and out of their futures.
-        let claims = self.read_head(headers)?;
-        let now = self.check_freshness(&claims)?;
-        let keys = self.resolve(ctx).await?;
-        let mut verification = Verification::start(claims, keys, now, Arc::clone(&self.policy))?;
-        verification.update(body)?;
-        let (event, replay) = verification.conclude()?;
+        // verification are not moved into and out of their futures. The
+        // block ends what lives in it before the replay guard is awaited, so
+        // this future holds none of it there.
+        let (event, replay) = {
+            let claims = self.read_head(headers)?;
+            let now = self.check_freshness(&claims)?;
+            let keys = self.resolve(ctx).await?;
+            let mut verification =
+                Verification::start(claims, keys, now, Arc::clone(&self.policy))?;
+            verification.update(body)?;
+            verification.conclude()?
+        };
         if let Some(replay) = replay {
             replay.check().await?;
         }
