@@ -255,12 +255,14 @@ impl<K> Verifier<K> {
             let mut verification =
                 Verification::start(claims, keys, now, Arc::clone(&self.policy))?;
             verification.update(body)?;
-            verification.conclude()?
+            let replay = verification.replay_check();
+            (verification.conclude()?, replay)
         };
         if let Some(replay) = replay {
             replay.check().await?;
         }
-        Ok(verified(event))
+        log_verified(&event);
+        Ok(event)
     }
 }
 
@@ -647,25 +649,29 @@ impl Verification {
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
-        let (event, replay) = self.conclude()?;
+        let replay = self.replay_check();
+        let event = self.conclude()?;
         if let Some(replay) = replay {
             replay.check().await?;
         }
-        Ok(verified(event))
+        log_verified(&event);
+        Ok(event)
     }
 
-    /// [`finish`](Self::finish) but the replay guard: the event, and what
-    /// the guard must be asked, if there is one.
-    fn conclude(self) -> Result<(VerifiedWebhook, Option<Remember>), Error> {
-        let replay = match &self.policy.replay_guard {
-            Some(guard) => self.replay_key().map(|key| Remember {
-                guard: Arc::clone(guard),
-                key,
-                now: self.now,
-                expires_at: self.policy.replay_expiry(self.timestamp, self.now),
-            }),
-            None => None,
-        };
+    /// What the replay guard must be asked once the delivery verified, if
+    /// there is a guard.
+    fn replay_check(&self) -> Option<Remember> {
+        let guard = self.policy.replay_guard.as_ref()?;
+        self.replay_key().map(|key| Remember {
+            guard: Arc::clone(guard),
+            key,
+            now: self.now,
+            expires_at: self.policy.replay_expiry(self.timestamp, self.now),
+        })
+    }
+
+    /// [`finish`](Self::finish) but the replay guard.
+    fn conclude(self) -> Result<VerifiedWebhook, Error> {
         let mut matched = self.token_match;
         let (keys, tags) = (self.keys.keys(), self.tags.as_slice());
         self.macs.finalize(|index, computed| {
@@ -704,15 +710,14 @@ impl Verification {
             Body::One(bytes) => bytes,
             Body::Many(buf) => buf.freeze(),
         };
-        let event = VerifiedWebhook::from_parts(
+        Ok(VerifiedWebhook::from_parts(
             self.policy.scheme.name(),
             self.signed,
             body,
             key_id,
             self.timestamp,
             self.body_authenticated,
-        );
-        Ok((event, replay))
+        ))
     }
 }
 
@@ -772,15 +777,14 @@ impl Remember {
     }
 }
 
-/// A delivery that passed every check, as the handler gets it.
-fn verified(event: VerifiedWebhook) -> VerifiedWebhook {
+/// Logs a delivery that passed every check.
+fn log_verified(event: &VerifiedWebhook) {
     tracing::debug!(
         scheme = event.scheme(),
         key = %event.key_id(),
         bytes = event.body().len(),
         "webhook verified"
     );
-    event
 }
 
 fn too_large() -> Error {
