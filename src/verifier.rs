@@ -200,7 +200,9 @@ impl<K> Verifier<K> {
     {
         let now = self.check_freshness(&claims)?;
         let keys = self.resolve(ctx).await?;
-        Verification::start(claims, keys, now, Arc::clone(&self.policy))
+        let token_match = Verification::check_token(&claims, &keys)?;
+        let policy = Arc::clone(&self.policy);
+        Ok(Verification::start(claims, keys, token_match, now, policy))
     }
 
     /// Now, if the claimed timestamp is close enough to it.
@@ -252,8 +254,9 @@ impl<K> Verifier<K> {
             let claims = self.read_head(headers)?;
             let now = self.check_freshness(&claims)?;
             let keys = self.resolve(ctx).await?;
-            let mut verification =
-                Verification::start(claims, keys, now, Arc::clone(&self.policy))?;
+            let token_match = Verification::check_token(&claims, &keys)?;
+            let policy = Arc::clone(&self.policy);
+            let mut verification = Verification::start(claims, keys, token_match, now, policy);
             verification.update(body)?;
             let replay = verification.replay_check();
             (verification.conclude()?, replay)
@@ -519,13 +522,32 @@ impl fmt::Debug for Verification {
 }
 
 impl Verification {
-    /// Prepares the MAC states (each fed the prefix) or checks the URL token.
-    fn start(claims: Claims, keys: KeySet, now: i64, policy: Arc<Policy>) -> Result<Self, Error> {
+    /// The key a URL token matches (`None` for a signed delivery), or the
+    /// refusal, before any body is read.
+    fn check_token(claims: &Claims, keys: &KeySet) -> Result<Option<KeyId>, Error> {
+        match &claims.proof {
+            Proof::Token(presented) => keys
+                .token_match(presented)
+                .map(Some)
+                .ok_or_else(|| refuse(ErrorKind::InvalidSignature, "URL token matches no key")),
+            Proof::Signed { .. } => Ok(None),
+        }
+    }
+
+    /// Prepares the MAC states, each fed the prefix; `token_match` is what
+    /// [`check_token`](Self::check_token) found. Infallible, so the
+    /// verification is built where it stays.
+    fn start(
+        claims: Claims,
+        keys: KeySet,
+        token_match: Option<KeyId>,
+        now: i64,
+        policy: Arc<Policy>,
+    ) -> Self {
         let prefix = claims.prefix();
         let mut macs = Macs::Many(Vec::new());
         #[cfg(feature = "ed25519")]
         let mut streams = Vec::new();
-        let mut token_match = None;
         match &claims.proof {
             Proof::Signed { tags, .. } => {
                 if tags
@@ -557,15 +579,7 @@ impl Verification {
                     }
                 }
             }
-            Proof::Token(presented) => {
-                token_match = keys.token_match(presented);
-                if token_match.is_none() {
-                    return Err(refuse(
-                        ErrorKind::InvalidSignature,
-                        "URL token matches no key",
-                    ));
-                }
-            }
+            Proof::Token(_) => {}
         }
         let (tags, covers_body) = match claims.proof {
             Proof::Signed {
@@ -573,7 +587,7 @@ impl Verification {
             } => (tags, covers_body),
             Proof::Token(_) => (Tags::Many(Vec::new()), false),
         };
-        Ok(Self {
+        Self {
             keys,
             macs,
             #[cfg(feature = "ed25519")]
@@ -591,7 +605,7 @@ impl Verification {
             size_hint: 0,
             received: 0,
             policy,
-        })
+        }
     }
 
     /// Tells how many body bytes to expect (e.g. from `Content-Length`), so the
