@@ -8,6 +8,7 @@
 //! then the first letter of each `-`-separated segment in upper case.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Range;
 
@@ -37,17 +38,22 @@ pub mod names {
     /// How many times the vendor has failed to reach the store.
     pub const ERROR_TRY_COUNT: &str = "X-Webhook-Error-Try-Count";
 
+    /// Every name above, in byte order, so that their places here sort
+    /// them as their bytes would.
     pub(crate) const KNOWN: [&str; 9] = [
-        SIGNATURE,
-        TIMESTAMP,
-        STORE_ID,
         ACTION,
         ENTITY,
         ERROR_CODE,
-        ERROR_REASON,
         ERROR_MESSAGE,
+        ERROR_REASON,
         ERROR_TRY_COUNT,
+        SIGNATURE,
+        STORE_ID,
+        TIMESTAMP,
     ];
+
+    /// Where [`SIGNATURE`] is in [`KNOWN`].
+    pub(crate) const SIGNATURE_RANK: usize = 6;
 }
 
 /// The vendor-case name of an `X-Webhook-*` header, or `None` for any other header.
@@ -63,7 +69,7 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
         return None;
     }
     Some(match known_name(name.as_bytes()) {
-        Some(known) => Cow::Borrowed(known),
+        Some(rank) => Cow::Borrowed(names::KNOWN[rank]),
         None => {
             let mut out = String::with_capacity(name.len());
             push_vendor_case(&mut out, name);
@@ -72,18 +78,45 @@ pub fn canonical_name(name: &str) -> Option<Cow<'static, str>> {
     })
 }
 
-/// The vendor's spelling of `name`, which starts with the prefix, when it is
-/// one of the names the vendor sends. Most of them differ in length, so this
+/// Where `name`, which starts with the prefix, is in [`names::KNOWN`], when it
+/// is one of the names the vendor sends. Most of them differ in length, so this
 /// rarely compares bytes, and then only those after the prefix. (A `match` on
 /// the length that picks the candidates first measured slower: over this
 /// constant array the compiler specializes each comparison.)
-fn known_name(name: &[u8]) -> Option<&'static str> {
+fn known_name(name: &[u8]) -> Option<usize> {
     let suffix = name.get(names::PREFIX.len()..)?;
-    names::KNOWN.iter().copied().find(|known| {
-        known.len() == name.len()
-            && known.as_bytes()[names::PREFIX.len()..].eq_ignore_ascii_case(suffix)
+    // HTTP/2 and the `http` crate lowercase names: an exact compare first.
+    KNOWN_SUFFIXES.iter().position(|known| {
+        known.len() == suffix.len()
+            && (known.as_bytes() == suffix || known.as_bytes().eq_ignore_ascii_case(suffix))
     })
 }
+
+/// [`names::KNOWN`] as JSON keys, with the colon.
+const KNOWN_KEYS: [&str; 9] = [
+    "\"X-Webhook-Action\":",
+    "\"X-Webhook-Entity\":",
+    "\"X-Webhook-Error-Code\":",
+    "\"X-Webhook-Error-Message\":",
+    "\"X-Webhook-Error-Reason\":",
+    "\"X-Webhook-Error-Try-Count\":",
+    "\"X-Webhook-Signature\":",
+    "\"X-Webhook-Store-Id\":",
+    "\"X-Webhook-Timestamp\":",
+];
+
+/// [`names::KNOWN`] after the prefix, in lower case.
+const KNOWN_SUFFIXES: [&str; 9] = [
+    "action",
+    "entity",
+    "error-code",
+    "error-message",
+    "error-reason",
+    "error-try-count",
+    "signature",
+    "store-id",
+    "timestamp",
+];
 
 /// Appends `name` with the first letter of each `-`-separated segment in upper
 /// case and the rest in lower case.
@@ -121,35 +154,40 @@ fn has_prefix(name: &[u8]) -> bool {
 /// The `X-Webhook-*` headers a signature covers: vendor-case names, byte order,
 /// values exactly as received. Built by [`DeliveryHeaders::from_pairs`].
 ///
-/// The values and any name the vendor does not send live in one string: one
-/// allocation per delivery, not one per header.
+/// The values, any name the vendor does not send and the JSON the vendor
+/// signs live in one string: one allocation per delivery, not one per header,
+/// and a value PHP writes as it is is kept once, inside the JSON.
 #[derive(Clone)]
 pub struct SignedHeaders {
+    /// The names the vendor does not send and the values PHP escapes, then
+    /// the JSON (which holds every other value), then the signature.
     text: String,
     /// Sorted by name.
     entries: Vec<Entry>,
-    /// The JSON the vendor signs; computed once, when built.
-    json: String,
+    /// Where the JSON is in `text`; written once, when built.
+    json: Range<usize>,
 }
 
 #[derive(Clone, Debug)]
-struct Entry {
+struct Entry<V = Range<usize>> {
     name: Name,
-    value: Range<usize>,
+    /// Where the value is in `text` (while collecting: the value as received).
+    value: V,
 }
 
 #[derive(Clone, Debug)]
 enum Name {
-    /// One of [`names::KNOWN`].
-    Known(&'static str),
-    /// Rebuilt in vendor case, in `text`.
+    /// `names::KNOWN[rank]`.
+    Known(usize),
+    /// Rebuilt in vendor case, in `text` (while collecting: in the
+    /// collector's `other_names`).
     Other(Range<usize>),
 }
 
-/// Appends `s` to `text` and says where it went.
-fn push(text: &mut String, s: &str) -> Range<usize> {
+/// Appends `bytes` to `text` and says where they went.
+fn push(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
     let start = text.len();
-    text.push_str(s);
+    text.extend_from_slice(bytes);
     start..text.len()
 }
 
@@ -176,8 +214,13 @@ impl SignedHeaders {
 
     /// The value of the signed header `name` (vendor case, e.g. [`names::STORE_ID`]).
     pub fn get(&self, name: &str) -> Option<&str> {
+        // A name the vendor sends is looked for by its rank.
+        let probe = names::KNOWN.iter().position(|known| *known == name);
         self.entries
-            .binary_search_by(|entry| self.name_of(entry).as_bytes().cmp(name.as_bytes()))
+            .binary_search_by(|entry| match (&entry.name, probe) {
+                (Name::Known(rank), Some(probe)) => rank.cmp(&probe),
+                _ => self.name_of(entry).as_bytes().cmp(name.as_bytes()),
+            })
             .ok()
             .map(|i| slice(&self.text, &self.entries[i].value))
     }
@@ -201,7 +244,7 @@ impl SignedHeaders {
 
     /// The JSON the vendor signs (PHP `json_encode` of the sorted map).
     pub fn json(&self) -> &[u8] {
-        self.json.as_bytes()
+        slice(&self.text, &self.json).as_bytes()
     }
 
     /// Appends the JSON the vendor signs to `out`.
@@ -213,55 +256,25 @@ impl SignedHeaders {
     pub fn to_json(&self) -> Vec<u8> {
         self.json().to_vec()
     }
-
-    /// Sorts `entries` (whose text is in `text`) by name, refuses a name
-    /// seen twice, and encodes the signed JSON.
-    fn new(text: String, mut entries: Vec<Entry>) -> Result<Self, Error> {
-        fn name<'a>(text: &'a str, entry: &'a Entry) -> &'a [u8] {
-            slice_name(text, &entry.name).as_bytes()
-        }
-        entries.sort_unstable_by(|a, b| name(&text, a).cmp(name(&text, b)));
-        if let Some(pair) = entries
-            .windows(2)
-            .find(|pair| name(&text, &pair[0]) == name(&text, &pair[1]))
-        {
-            return Err(duplicate(slice_name(&text, &pair[0].name)));
-        }
-        let mut json = String::with_capacity(
-            2 + entries
-                .iter()
-                .map(|e| name(&text, e).len() + e.value.len() + 6)
-                .sum::<usize>(),
-        );
-        // `php_json::write_map`, with the vendor's names (which need no
-        // escaping) copied as they are.
-        for (index, entry) in entries.iter().enumerate() {
-            json.push(if index == 0 { '{' } else { ',' });
-            match &entry.name {
-                Name::Known(name) => {
-                    json.push('"');
-                    json.push_str(name);
-                    json.push('"');
-                }
-                Name::Other(range) => php_json::write_string(&mut json, slice(&text, range)),
-            }
-            json.push(':');
-            php_json::write_string(&mut json, slice(&text, &entry.value));
-        }
-        json.push_str(if entries.is_empty() { "[]" } else { "}" });
-        Ok(Self {
-            text,
-            entries,
-            json,
-        })
-    }
 }
 
 /// The vendor-case name `name`, whose text may be in `text`.
 fn slice_name<'a>(text: &'a str, name: &'a Name) -> &'a str {
     match name {
-        Name::Known(name) => name,
+        Name::Known(rank) => names::KNOWN[*rank],
         Name::Other(range) => slice(text, range),
+    }
+}
+
+/// The byte order of two names, without reading them when both are ones
+/// the vendor sends.
+#[inline]
+fn name_order(text: &str, a: &Name, b: &Name) -> Ordering {
+    match (a, b) {
+        (Name::Known(a), Name::Known(b)) => a.cmp(b),
+        _ => slice_name(text, a)
+            .as_bytes()
+            .cmp(slice_name(text, b).as_bytes()),
     }
 }
 
@@ -269,9 +282,9 @@ impl Default for SignedHeaders {
     /// No headers: what PHP signs for an empty array, `[]`.
     fn default() -> Self {
         Self {
-            text: String::new(),
+            text: "[]".to_owned(),
             entries: Vec::new(),
-            json: "[]".to_owned(),
+            json: 0..2,
         }
     }
 }
@@ -298,8 +311,8 @@ pub struct DeliveryHeaders {
     signature: Option<RawSignature>,
 }
 
-/// The signature as received: kept in the headers' text when it is UTF-8
-/// (every well-formed one is ASCII), on its own otherwise.
+/// The signature as received: kept in the headers' text when it is ASCII
+/// (as every well-formed one is), on its own otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum RawSignature {
     InText(Range<usize>),
@@ -319,16 +332,9 @@ impl DeliveryHeaders {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut collector = Collector::default();
-        for (name, value) in pairs {
-            if collector.push(name.as_ref(), value.as_ref()).is_err() {
-                break;
-            }
-        }
-        match collector.error.take() {
-            Some(error) => Err(error),
-            None => collector.finish(),
-        }
+        // The collector borrows the values until the JSON is written.
+        let pairs: Vec<(N, V)> = pairs.into_iter().collect();
+        Self::from_source(pairs.as_slice())
     }
 
     /// Collects the `X-Webhook-*` headers of any [`HeaderSource`](crate::HeaderSource).
@@ -348,7 +354,7 @@ impl DeliveryHeaders {
     /// Collects the `X-Webhook-*` headers of an `http` 1 header map.
     #[cfg(feature = "http")]
     pub fn from_header_map(headers: &http::HeaderMap) -> Result<Self, Error> {
-        Self::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+        Self::from_source(headers)
     }
 
     /// The headers the signature covers.
@@ -379,30 +385,39 @@ impl fmt::Debug for DeliveryHeaders {
     }
 }
 
-/// Builds [`DeliveryHeaders`] one header line at a time.
-struct Collector {
-    text: String,
-    entries: Vec<Entry>,
-    signature: Option<RawSignature>,
+/// Builds [`DeliveryHeaders`] one header line at a time. The values are
+/// borrowed from the request until the JSON is written, so most are copied
+/// once, into the JSON.
+struct Collector<'a> {
+    /// The signed headers in the order received.
+    entries: Vec<Entry<&'a [u8]>>,
+    /// The names the vendor does not send, rebuilt in vendor case (rarely
+    /// any).
+    other_names: String,
+    signature: Option<&'a [u8]>,
+    /// Some name or value is not written as it is in the JSON: a name the
+    /// vendor does not send, or a value with characters PHP escapes.
+    escaped: bool,
     /// Why the headers are refused, once they are.
     error: Option<Error>,
 }
 
-impl Default for Collector {
+impl Default for Collector<'_> {
     fn default() -> Self {
         Self {
-            text: String::with_capacity(256),
             entries: Vec::with_capacity(8),
+            other_names: String::new(),
             signature: None,
+            escaped: false,
             error: None,
         }
     }
 }
 
-impl Collector {
+impl<'a> Collector<'a> {
     /// Takes one header line; `Err` (with the reason kept in `error`) once the
     /// headers are refused.
-    fn push(&mut self, name: &[u8], value: &[u8]) -> Result<(), ()> {
+    fn push(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), ()> {
         if !has_prefix(name) {
             return Ok(());
         }
@@ -411,20 +426,15 @@ impl Collector {
         })
     }
 
-    fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Error> {
-        let text = &mut self.text;
+    fn take(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), Error> {
         let name = match known_name(name) {
-            Some(names::SIGNATURE) => {
-                let raw = match std::str::from_utf8(value) {
-                    Ok(value) => RawSignature::InText(push(text, value)),
-                    Err(_) => RawSignature::Bytes(value.into()),
-                };
-                if self.signature.replace(raw).is_some() {
+            Some(names::SIGNATURE_RANK) => {
+                if self.signature.replace(value).is_some() {
                     return Err(duplicate(names::SIGNATURE));
                 }
                 return Ok(());
             }
-            Some(known) => Name::Known(known),
+            Some(rank) => Name::Known(rank),
             None => {
                 let Ok(name) = std::str::from_utf8(name) else {
                     tracing::debug!("X-Webhook-* header name is not UTF-8");
@@ -433,29 +443,140 @@ impl Collector {
                         "header name is not UTF-8",
                     ));
                 };
-                let start = text.len();
-                push_vendor_case(text, name);
-                Name::Other(start..text.len())
+                let start = self.other_names.len();
+                push_vendor_case(&mut self.other_names, name);
+                self.escaped = true;
+                Name::Other(start..self.other_names.len())
             }
         };
-        let Ok(value) = std::str::from_utf8(value) else {
-            tracing::debug!(header = %slice_name(text, &name), "signed header value is not UTF-8");
-            return Err(Error::new(
-                ErrorKind::MalformedHeaders,
-                "signed header value is not UTF-8",
-            ));
-        };
-        let value = push(text, value);
+        // Nearly every value is plain ASCII, which needs no closer look.
+        if !php_json::is_plain(value) {
+            if !value.is_ascii() && std::str::from_utf8(value).is_err() {
+                tracing::debug!(
+                    header = %slice_name(&self.other_names, &name),
+                    "signed header value is not UTF-8"
+                );
+                return Err(not_utf8());
+            }
+            self.escaped = true;
+        }
         self.entries.push(Entry { name, value });
         Ok(())
     }
 
+    /// Sorts the headers by name, refuses a name seen twice, and writes the
+    /// text: what the JSON does not show as it is (names the vendor does not
+    /// send, values PHP escapes), then the JSON, in which every other value
+    /// is found, then the signature.
     fn finish(self) -> Result<DeliveryHeaders, Error> {
+        let Self {
+            mut entries,
+            other_names,
+            signature,
+            escaped,
+            ..
+        } = self;
+        let names = other_names.as_str();
+        if names.is_empty() {
+            // Only names the vendor sends (nearly always): their ranks sort them.
+            entries.sort_unstable_by_key(|entry| match entry.name {
+                Name::Known(rank) => rank,
+                Name::Other(_) => usize::MAX,
+            });
+        } else {
+            entries.sort_unstable_by(|a, b| name_order(names, &a.name, &b.name));
+        }
+        if let Some(pair) = entries
+            .windows(2)
+            .find(|pair| name_order(names, &pair[0].name, &pair[1].name).is_eq())
+        {
+            return Err(duplicate(slice_name(names, &pair[0].name)));
+        }
+        let json_len = 2 + entries
+            .iter()
+            .map(|e| slice_name(names, &e.name).len() + e.value.len() + 6)
+            .sum::<usize>();
+        let mut text = Vec::with_capacity(json_len + signature.map_or(0, <[u8]>::len));
+        // Without escapes (nearly always), every value is plain: no second look.
+        let plain = |value: &[u8]| !escaped || php_json::is_plain(value);
+        if escaped {
+            for entry in &entries {
+                if let Name::Other(range) = &entry.name {
+                    text.extend_from_slice(slice(names, range).as_bytes());
+                }
+                if !plain(entry.value) {
+                    text.extend_from_slice(entry.value);
+                }
+            }
+        }
+        // Where the next of those pieces is, as the JSON is written in the
+        // same order.
+        let mut raw_end = 0;
+        let mut raw = |len: usize| {
+            raw_end += len;
+            raw_end - len..raw_end
+        };
+        let json_start = text.len();
+        // `php_json::write_map`, with the vendor's names (which need no
+        // escaping) copied as they are.
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                text.push(if index == 0 { b'{' } else { b',' });
+                let name = match entry.name {
+                    Name::Known(rank) => {
+                        text.extend_from_slice(KNOWN_KEYS[rank].as_bytes());
+                        Name::Known(rank)
+                    }
+                    Name::Other(range) => {
+                        let name = slice(names, &range);
+                        php_json::write_string(&mut text, name);
+                        text.push(b':');
+                        Name::Other(raw(name.len()))
+                    }
+                };
+                let value = if plain(entry.value) {
+                    text.push(b'"');
+                    let value = push(&mut text, entry.value);
+                    text.push(b'"');
+                    value
+                } else {
+                    // Checked to be UTF-8 when collected.
+                    let value = std::str::from_utf8(entry.value).unwrap_or_default();
+                    php_json::write_string(&mut text, value);
+                    raw(value.len())
+                };
+                Entry { name, value }
+            })
+            .collect();
+        text.extend_from_slice(if entries.is_empty() { b"[]" } else { b"}" });
+        let json = json_start..text.len();
+        let signature = signature.map(|value| {
+            if value.is_ascii() {
+                RawSignature::InText(push(&mut text, value))
+            } else {
+                RawSignature::Bytes(value.into())
+            }
+        });
+        // The values were checked when collected, the rest is ASCII.
+        let text = String::from_utf8(text).map_err(|_| not_utf8())?;
         Ok(DeliveryHeaders {
-            signed: SignedHeaders::new(self.text, self.entries)?,
-            signature: self.signature,
+            signed: SignedHeaders {
+                text,
+                entries,
+                json,
+            },
+            signature,
         })
     }
+}
+
+fn not_utf8() -> Error {
+    Error::new(
+        ErrorKind::MalformedHeaders,
+        "signed header value is not UTF-8",
+    )
 }
 
 fn duplicate(name: &str) -> Error {
@@ -469,17 +590,29 @@ mod tests {
 
     #[test]
     fn every_known_name_is_found_in_any_case() {
-        for known in names::KNOWN {
-            assert_eq!(known_name(known.as_bytes()), Some(known));
+        for (rank, known) in names::KNOWN.iter().enumerate() {
+            assert_eq!(known_name(known.as_bytes()), Some(rank));
             assert_eq!(
                 known_name(known.to_ascii_lowercase().as_bytes()),
-                Some(known)
+                Some(rank)
             );
             assert_eq!(
                 known_name(known.to_ascii_uppercase().as_bytes()),
-                Some(known)
+                Some(rank)
             );
         }
+        assert!(names::KNOWN.is_sorted(), "ranks sort as the bytes do");
+        for (known, key) in names::KNOWN.iter().zip(KNOWN_KEYS) {
+            assert_eq!(format!("\"{known}\":"), key);
+        }
+        for (known, suffix) in names::KNOWN.iter().zip(KNOWN_SUFFIXES) {
+            assert_eq!(
+                format!("{}{suffix}", names::PREFIX).to_ascii_lowercase(),
+                known.to_ascii_lowercase()
+            );
+            assert_eq!(suffix, suffix.to_ascii_lowercase());
+        }
+        assert_eq!(names::KNOWN[names::SIGNATURE_RANK], names::SIGNATURE);
         assert_eq!(known_name(b"x-webhook-store-ix"), None);
         assert_eq!(known_name(b"x-webhook-"), None);
     }
@@ -514,13 +647,85 @@ mod tests {
     }
 
     #[test]
+    fn other_names_sort_among_the_vendors_by_their_bytes() {
+        let h = SignedHeaders::from_pairs([
+            ("x-webhook-timestamp", "1"),
+            ("x-webhook-z", "2"),
+            ("x-webhook-error-d", "3"),
+            ("x-webhook-error-code", "4"),
+            ("x-webhook-b", "5"),
+            ("x-webhook-action", "6"),
+            ("x-webhook-store-id", "7"),
+            ("x-webhook-signaturf", "8"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = h.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "X-Webhook-Action",
+                "X-Webhook-B",
+                "X-Webhook-Error-Code",
+                "X-Webhook-Error-D",
+                "X-Webhook-Signaturf",
+                "X-Webhook-Store-Id",
+                "X-Webhook-Timestamp",
+                "X-Webhook-Z",
+            ]
+        );
+        for (name, value) in h.iter() {
+            assert_eq!(h.get(name), Some(value));
+        }
+        assert_eq!(h.get("X-Webhook-Entity"), None);
+        assert_eq!(h.get("x-webhook-action"), None, "vendor case only");
+        assert_eq!(h.get("X-Webhook-C"), None);
+    }
+
+    #[test]
+    fn values_and_names_php_escapes_are_kept_as_received() {
+        let pairs = [
+            ("x-webhook-entity", "product"),
+            ("x-webhook-error-message", "caf\u{e9} \"3/4\""),
+            ("x-webhook-ä/b", "x"),
+            ("x-webhook-action", "a\\b"),
+            ("x-webhook-signature", "c2ln"),
+            ("x-webhook-z", "plain"),
+        ];
+        let h = DeliveryHeaders::from_pairs(pairs).unwrap();
+        assert_eq!(
+            String::from_utf8(h.signed().to_json()).unwrap(),
+            r#"{"X-Webhook-Action":"a\\b","X-Webhook-Entity":"product","X-Webhook-Error-Message":"caf\u00e9 \"3\/4\"","X-Webhook-Z":"plain","X-Webhook-\u00e4\/b":"x"}"#
+        );
+        let got: Vec<(&str, &str)> = h.signed().iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("X-Webhook-Action", "a\\b"),
+                ("X-Webhook-Entity", "product"),
+                ("X-Webhook-Error-Message", "caf\u{e9} \"3/4\""),
+                ("X-Webhook-Z", "plain"),
+                ("X-Webhook-\u{e4}/b", "x"),
+            ]
+        );
+        assert_eq!(h.signature(), Some(&b"c2ln"[..]));
+        assert_eq!(h.signed().get("X-Webhook-\u{e4}/b"), Some("x"));
+        // The same headers arriving in another order are the same headers.
+        let mut reversed = pairs;
+        reversed.reverse();
+        assert_eq!(DeliveryHeaders::from_pairs(reversed).unwrap(), h);
+    }
+
+    #[test]
     fn vendor_names_are_sorted_and_need_no_json_escaping() {
         // `SignedHeaders::new` copies known names into the JSON as they are.
         for name in names::KNOWN {
             let mut json = Vec::new();
             php_json::write_string(&mut json, name);
             assert_eq!(json, format!("\"{name}\"").into_bytes());
-            assert_eq!(known_name(name.to_ascii_lowercase().as_bytes()), Some(name));
+            assert_eq!(
+                known_name(name.to_ascii_lowercase().as_bytes()).map(|rank| names::KNOWN[rank]),
+                Some(name)
+            );
         }
     }
 
@@ -584,6 +789,31 @@ mod tests {
         let err =
             DeliveryHeaders::from_pairs([(&b"x-webhook-entity"[..], &b"\xff"[..])]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        // Half a character at the end of one value, completed by the next.
+        let err = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-entity"[..], &b"caf\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"\xa9"[..]),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        let err = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-signature"[..], &b"c2ln\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"\xa9"[..]),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedHeaders);
+        // A signature that is not UTF-8 is kept as it came (it will not decode).
+        let h = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-entity"[..], &b"caf\xc3\xa9"[..]),
+            (&b"x-webhook-signature"[..], &b"\xff\xc3"[..]),
+            (&b"x-webhook-action"[..], &b"add"[..]),
+        ])
+        .unwrap();
+        assert_eq!(h.signature(), Some(&b"\xff\xc3"[..]));
+        assert_eq!(
+            h.signed().to_json(),
+            br#"{"X-Webhook-Action":"add","X-Webhook-Entity":"caf\u00e9"}"#
+        );
         let ok = DeliveryHeaders::from_pairs([(&b"cookie"[..], &b"\xff"[..])]).unwrap();
         assert!(ok.signed().is_empty());
         assert_eq!(ok.signed().to_json(), b"[]");

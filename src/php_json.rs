@@ -50,6 +50,12 @@ const PLAIN: [bool; 256] = {
     table
 };
 
+/// True when PHP writes every byte of `bytes` as it is (printable ASCII and
+/// DEL, but `"`, `\` and `/`): the JSON string literal is `bytes` in quotes.
+pub(crate) fn is_plain(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| PLAIN[usize::from(byte)])
+}
+
 /// Appends `s` to `out` as a JSON string literal, exactly as PHP writes it.
 pub fn write_string<O: JsonOut + ?Sized>(out: &mut O, s: &str) {
     let bytes = s.as_bytes();
@@ -156,6 +162,14 @@ mod tests {
         write_string(&mut text, input);
         assert_eq!(text.as_bytes(), encode(input).as_bytes());
         assert!(text.is_ascii());
+    }
+
+    #[test]
+    fn plain_is_what_is_written_as_it_is() {
+        for input in ["", "plain text", "<>&'\u{7f}", "a/b", "\"", "\\", "é", "\t"] {
+            let plain = is_plain(input.as_bytes());
+            assert_eq!(plain, encode(input) == format!("\"{input}\""), "{input:?}");
+        }
     }
 
     #[test]

@@ -164,8 +164,41 @@ impl Claims {
 /// Unix seconds as every recipe here writes them: ASCII digits only (no sign,
 /// no spaces), within `i64`.
 pub(crate) fn parse_unix_seconds(text: &[u8]) -> Option<i64> {
-    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
+    if text.is_empty() {
         return None;
     }
-    std::str::from_utf8(text).ok()?.parse().ok()
+    text.iter().try_fold(0i64, |seconds, &byte| {
+        let digit = byte.checked_sub(b'0').filter(|d| *d <= 9)?;
+        seconds.checked_mul(10)?.checked_add(i64::from(digit))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_unix_seconds;
+
+    #[test]
+    fn unix_seconds_are_digits_only_within_i64() {
+        assert_eq!(parse_unix_seconds(b"1516291592"), Some(1_516_291_592));
+        assert_eq!(parse_unix_seconds(b"0"), Some(0));
+        assert_eq!(parse_unix_seconds(b"007"), Some(7));
+        assert_eq!(
+            parse_unix_seconds(i64::MAX.to_string().as_bytes()),
+            Some(i64::MAX)
+        );
+        for refused in [
+            &b""[..],
+            b"9223372036854775808",
+            b"99999999999999999999",
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.5",
+            b"1e3",
+            b"\xd9\xa1",
+        ] {
+            assert_eq!(parse_unix_seconds(refused), None, "{refused:?}");
+        }
+    }
 }

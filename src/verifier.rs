@@ -20,7 +20,7 @@ use crate::digest::DigestCheck;
 use crate::error::{Error, ErrorKind, refuse};
 use crate::event::VerifiedWebhook;
 use crate::head::HeaderSource;
-use crate::keys::{HmacSha256, KeyId, KeyResolver, KeySet, ResolveError};
+use crate::keys::{HmacSha256, KeyId, KeyResolver, KeySet, ResolveError, SigningKey};
 use crate::replay::{ReplayCheck, ReplayGuard, ReplayKey};
 use crate::scheme::{Claims, Proof, Replay, Scheme, Signed, Tag, Tags};
 
@@ -198,9 +198,26 @@ impl<K> Verifier<K> {
     where
         K: KeyResolver<C>,
     {
+        let now = self.check_freshness(&claims)?;
+        let keys = self.resolve(ctx).await?;
+        let token_match = Verification::check_token(&claims, &keys)?;
+        let policy = Arc::clone(&self.policy);
+        Ok(Verification::start(claims, keys, token_match, now, policy))
+    }
+
+    /// Now, if the claimed timestamp is close enough to it.
+    fn check_freshness(&self, claims: &Claims) -> Result<i64, Error> {
         let now = self.policy.clock.now();
         self.policy
             .check_freshness(claims.timestamp, claims.timestamp_required, now)?;
+        Ok(now)
+    }
+
+    /// The keys for `ctx`.
+    async fn resolve<C: ?Sized>(&self, ctx: &C) -> Result<KeySet, Error>
+    where
+        K: KeyResolver<C>,
+    {
         let keys = self.keys.resolve(ctx).await.map_err(|e| match e {
             ResolveError::UnknownTenant => {
                 refuse(ErrorKind::UnknownTenant, "no keys for this tenant")
@@ -213,7 +230,7 @@ impl<K> Verifier<K> {
         if keys.is_empty() {
             tracing::warn!("webhook key set is empty; every delivery will be refused");
         }
-        Verification::start(claims, &keys, now, Arc::clone(&self.policy))
+        Ok(keys)
     }
 
     /// Verifies a delivery whose body is already in memory.
@@ -229,11 +246,26 @@ impl<K> Verifier<K> {
         if body.len() > self.policy.body_limit {
             return Err(too_large());
         }
-        // Not `begin_for`: one async layer less to move the claims through.
-        let claims = self.read_head(headers)?;
-        let mut verification = self.begin_claims_for(ctx, claims).await?;
-        verification.update(body)?;
-        verification.finish().await
+        // `begin_for` and `finish` spelled out: the claims and the
+        // verification are not moved into and out of their futures. The
+        // block ends what lives in it before the replay guard is awaited, so
+        // this future holds none of it there.
+        let (event, replay) = {
+            let claims = self.read_head(headers)?;
+            let now = self.check_freshness(&claims)?;
+            let keys = self.resolve(ctx).await?;
+            let token_match = Verification::check_token(&claims, &keys)?;
+            let policy = Arc::clone(&self.policy);
+            let mut verification = Verification::start(claims, keys, token_match, now, policy);
+            verification.update(body)?;
+            let replay = verification.replay_check();
+            (verification.conclude()?, replay)
+        };
+        if let Some(replay) = replay {
+            replay.check().await?;
+        }
+        log_verified(&event);
+        Ok(event)
     }
 }
 
@@ -410,8 +442,11 @@ impl<K> VerifierBuilder<K> {
 /// covers) as it arrives; the body is kept in one buffer (a single chunk is
 /// kept without copying) for the event.
 pub struct Verification {
-    /// One MAC state per key, when the delivery carries HMAC tags.
-    macs: Vec<(KeyId, HmacSha256)>,
+    /// The keys resolved for this delivery.
+    keys: KeySet,
+    /// One MAC state per key of `keys.keys()`, in that order, when the
+    /// delivery carries HMAC tags.
+    macs: Macs,
     /// One stream per (public key, `v1a` signature) pair.
     #[cfg(feature = "ed25519")]
     streams: Vec<(KeyId, ed25519_dalek::StreamVerifier)>,
@@ -438,6 +473,34 @@ enum Body {
     Many(BytesMut),
 }
 
+/// The MAC states, one per key: most key sets hold one key, whose state is
+/// kept inline rather than in a vector of one.
+enum Macs {
+    One(HmacSha256),
+    Many(Vec<HmacSha256>),
+}
+
+impl Macs {
+    fn iter_mut(&mut self) -> std::slice::IterMut<'_, HmacSha256> {
+        match self {
+            Self::One(mac) => std::slice::from_mut(mac).iter_mut(),
+            Self::Many(macs) => macs.iter_mut(),
+        }
+    }
+
+    /// Each MAC computed, with the position of its key.
+    fn finalize(self, mut each: impl FnMut(usize, &[u8])) {
+        match self {
+            Self::One(mac) => each(0, &mac.finalize().into_bytes()),
+            Self::Many(macs) => {
+                for (index, mac) in macs.into_iter().enumerate() {
+                    each(index, &mac.finalize().into_bytes());
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Verification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verification")
@@ -445,7 +508,12 @@ impl fmt::Debug for Verification {
             .field("signed", &self.signed)
             .field(
                 "keys",
-                &self.macs.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                &self
+                    .keys
+                    .keys()
+                    .iter()
+                    .map(|key| key.id())
+                    .collect::<Vec<_>>(),
             )
             .field("digests", &self.digests)
             .field("received", &self.received)
@@ -454,13 +522,32 @@ impl fmt::Debug for Verification {
 }
 
 impl Verification {
-    /// Prepares the MAC states (each fed the prefix) or checks the URL token.
-    fn start(claims: Claims, keys: &KeySet, now: i64, policy: Arc<Policy>) -> Result<Self, Error> {
+    /// The key a URL token matches (`None` for a signed delivery), or the
+    /// refusal, before any body is read.
+    fn check_token(claims: &Claims, keys: &KeySet) -> Result<Option<KeyId>, Error> {
+        match &claims.proof {
+            Proof::Token(presented) => keys
+                .token_match(presented)
+                .map(Some)
+                .ok_or_else(|| refuse(ErrorKind::InvalidSignature, "URL token matches no key")),
+            Proof::Signed { .. } => Ok(None),
+        }
+    }
+
+    /// Prepares the MAC states, each fed the prefix; `token_match` is what
+    /// [`check_token`](Self::check_token) found. Infallible, so the
+    /// verification is built where it stays.
+    fn start(
+        claims: Claims,
+        keys: KeySet,
+        token_match: Option<KeyId>,
+        now: i64,
+        policy: Arc<Policy>,
+    ) -> Self {
         let prefix = claims.prefix();
-        let mut macs = Vec::new();
+        let mut macs = Macs::Many(Vec::new());
         #[cfg(feature = "ed25519")]
         let mut streams = Vec::new();
-        let mut token_match = None;
         match &claims.proof {
             Proof::Signed { tags, .. } => {
                 if tags
@@ -468,15 +555,15 @@ impl Verification {
                     .iter()
                     .any(|t| matches!(t, Tag::HmacSha256(_)))
                 {
-                    macs = keys
-                        .keys()
-                        .iter()
-                        .map(|key| {
-                            let mut mac = key.mac();
-                            mac.update(prefix);
-                            (key.id().clone(), mac)
-                        })
-                        .collect();
+                    let start = |key: &SigningKey| {
+                        let mut mac = key.mac();
+                        mac.update(prefix);
+                        mac
+                    };
+                    macs = match keys.keys() {
+                        [key] => Macs::One(start(key)),
+                        keys => Macs::Many(keys.iter().map(start).collect()),
+                    };
                 }
                 #[cfg(feature = "ed25519")]
                 for tag in tags.as_slice() {
@@ -492,15 +579,7 @@ impl Verification {
                     }
                 }
             }
-            Proof::Token(presented) => {
-                token_match = keys.token_match(presented);
-                if token_match.is_none() {
-                    return Err(refuse(
-                        ErrorKind::InvalidSignature,
-                        "URL token matches no key",
-                    ));
-                }
-            }
+            Proof::Token(_) => {}
         }
         let (tags, covers_body) = match claims.proof {
             Proof::Signed {
@@ -508,7 +587,8 @@ impl Verification {
             } => (tags, covers_body),
             Proof::Token(_) => (Tags::Many(Vec::new()), false),
         };
-        Ok(Self {
+        Self {
+            keys,
             macs,
             #[cfg(feature = "ed25519")]
             streams,
@@ -525,7 +605,7 @@ impl Verification {
             size_hint: 0,
             received: 0,
             policy,
-        })
+        }
     }
 
     /// Tells how many body bytes to expect (e.g. from `Content-Length`), so the
@@ -552,7 +632,7 @@ impl Verification {
             .ok_or_else(too_large)?;
         self.received = received;
         if self.covers_body {
-            for (_, mac) in &mut self.macs {
+            for mac in self.macs.iter_mut() {
                 mac.update(&chunk);
             }
             #[cfg(feature = "ed25519")]
@@ -583,25 +663,44 @@ impl Verification {
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
-        let replay_key = match self.policy.replay_guard {
-            Some(_) => self.replay_key(),
-            None => None,
-        };
+        let replay = self.replay_check();
+        let event = self.conclude()?;
+        if let Some(replay) = replay {
+            replay.check().await?;
+        }
+        log_verified(&event);
+        Ok(event)
+    }
+
+    /// What the replay guard must be asked once the delivery verified, if
+    /// there is a guard.
+    fn replay_check(&self) -> Option<Remember> {
+        let guard = self.policy.replay_guard.as_ref()?;
+        self.replay_key().map(|key| Remember {
+            guard: Arc::clone(guard),
+            key,
+            now: self.now,
+            expires_at: self.policy.replay_expiry(self.timestamp, self.now),
+        })
+    }
+
+    /// [`finish`](Self::finish) but the replay guard.
+    fn conclude(self) -> Result<VerifiedWebhook, Error> {
         let mut matched = self.token_match;
-        for (id, mac) in self.macs {
-            let computed = mac.finalize().into_bytes();
+        let (keys, tags) = (self.keys.keys(), self.tags.as_slice());
+        self.macs.finalize(|index, computed| {
             // No early exit: every key and tag is checked whatever the first ones say.
-            for tag in self.tags.as_slice() {
+            for tag in tags {
                 let ok = match tag {
-                    Tag::HmacSha256(expected) => computed.as_slice().ct_eq(expected).to_bool(),
+                    Tag::HmacSha256(expected) => computed.ct_eq(expected).to_bool(),
                     #[cfg(feature = "ed25519")]
                     Tag::Ed25519(_) => false,
                 };
                 if ok && matched.is_none() {
-                    matched = Some(id.clone());
+                    matched = keys.get(index).map(|key| key.id().clone());
                 }
             }
-        }
+        });
         #[cfg(feature = "ed25519")]
         for (id, stream) in self.streams {
             if stream.finalize_and_verify().is_ok() && matched.is_none() {
@@ -620,32 +719,13 @@ impl Verification {
                 "body does not match the signed digest",
             ));
         }
-        if let (Some(guard), Some(key)) = (&self.policy.replay_guard, &replay_key) {
-            let expires_at = self.policy.replay_expiry(self.timestamp, self.now);
-            match guard.check_and_remember(key, self.now, expires_at).await {
-                Ok(ReplayCheck::First) => {}
-                Ok(ReplayCheck::Replay) => {
-                    return Err(refuse(ErrorKind::Replayed, "delivery already accepted"));
-                }
-                Err(source) => {
-                    tracing::warn!(error = %source, "webhook replay store failed");
-                    return Err(Error::with_source(
-                        ErrorKind::Unavailable,
-                        "replay store failed",
-                        source,
-                    ));
-                }
-            }
-        }
         let body = match self.body {
             Body::Empty => Bytes::new(),
             Body::One(bytes) => bytes,
             Body::Many(buf) => buf.freeze(),
         };
-        let scheme = self.policy.scheme.name();
-        tracing::debug!(scheme, key = %key_id, bytes = body.len(), "webhook verified");
         Ok(VerifiedWebhook::from_parts(
-            scheme,
+            self.policy.scheme.name(),
             self.signed,
             body,
             key_id,
@@ -677,6 +757,48 @@ impl Verification {
             Replay::Id(id) => ReplayKey::for_scheme(scheme, "", id.clone()),
         })
     }
+}
+
+/// What the replay guard is asked about a delivery that verified.
+struct Remember {
+    guard: Arc<dyn ReplayGuard>,
+    key: ReplayKey,
+    now: i64,
+    expires_at: i64,
+}
+
+impl Remember {
+    /// Asks the replay guard whether the delivery is new.
+    async fn check(self) -> Result<(), Error> {
+        match self
+            .guard
+            .check_and_remember(&self.key, self.now, self.expires_at)
+            .await
+        {
+            Ok(ReplayCheck::First) => Ok(()),
+            Ok(ReplayCheck::Replay) => {
+                Err(refuse(ErrorKind::Replayed, "delivery already accepted"))
+            }
+            Err(source) => {
+                tracing::warn!(error = %source, "webhook replay store failed");
+                Err(Error::with_source(
+                    ErrorKind::Unavailable,
+                    "replay store failed",
+                    source,
+                ))
+            }
+        }
+    }
+}
+
+/// Logs a delivery that passed every check.
+fn log_verified(event: &VerifiedWebhook) {
+    tracing::debug!(
+        scheme = event.scheme(),
+        key = %event.key_id(),
+        bytes = event.body().len(),
+        "webhook verified"
+    );
 }
 
 fn too_large() -> Error {
