@@ -328,6 +328,47 @@ async fn an_export_verifies_with_webhook_guard_verify_and_curl_repeats_it() {
     assert!(stdout.contains("valid"), "{stdout}");
     assert!(stdout.contains("product"), "{stdout}");
     assert_eq!(verify("another-key").status.code(), Some(1));
+
+    // The whole request in one file: head, empty line, body.
+    let request = get(&server, &format!("/emulator/attempts/{id}/export/request")).await;
+    assert_eq!(request.status(), 200);
+    no_secrets(&request);
+    assert!(
+        request
+            .raw
+            .body
+            .starts_with(b"POST /webhooks?token=<redacted> HTTP/1.1\r\n")
+    );
+    assert!(
+        request
+            .raw
+            .body
+            .ends_with(b"\r\n\r\n{\"id\":\"86\",\"name\":\"Cable\"}")
+    );
+    let request_file = dir.join(format!("attempt-{id}.http"));
+    std::fs::write(&request_file, &request.raw.body).expect("write request");
+    let verify_one = |secret: &str| {
+        Command::new(env!("CARGO_BIN_EXE_webhook-guard"))
+            .args(["verify", "--scheme", "api2cart", "--secret", secret])
+            .arg("--request-file")
+            .arg(&request_file)
+            .output()
+            .expect("run verify")
+    };
+    let one = verify_one(KEY);
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stdout)
+    );
+    assert_eq!(verify_one("another-key").status.code(), Some(1));
+    // A body byte changed in the file: refused.
+    let mut tampered = request.raw.body.clone();
+    let last = tampered.len() - 3;
+    tampered[last] ^= 0x01;
+    std::fs::write(&request_file, &tampered).expect("write request");
+    assert_eq!(verify_one(KEY).status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 
     let curl = get(&server, &format!("/emulator/attempts/{id}/curl")).await;

@@ -37,12 +37,23 @@ pub struct VerifyArgs {
 
     /// Raw header lines, 'Name: value' one per line, names in any case,
     /// other headers allowed (`-` for stdin)
-    #[arg(long, value_name = "FILE")]
-    headers_file: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "request_file",
+        requires = "body_file"
+    )]
+    headers_file: Option<PathBuf>,
 
     /// The exact body bytes (`-` for stdin)
-    #[arg(long, value_name = "FILE")]
-    body_file: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "headers_file")]
+    body_file: Option<PathBuf>,
+
+    /// The whole request in one file instead (`-` for stdin): an optional
+    /// request line, the header lines, an empty line, then the exact body
+    /// bytes to the end of the file (as `serve`'s dashboard exports it)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["headers_file", "body_file"])]
+    request_file: Option<PathBuf>,
 
     /// Refuse a timestamp more than SECS from now [default: 300]
     #[arg(long, value_name = "SECS", conflicts_with = "no_tolerance")]
@@ -74,18 +85,62 @@ pub struct VerifyArgs {
 
 /// Reads the delivery, verifies it, and describes the verdict.
 pub fn run(args: &VerifyArgs) -> Result<Outcome, CliError> {
-    if is_stdin(&args.headers_file) && is_stdin(&args.body_file) {
-        return Err(CliError::new(
-            "only one of --headers-file and --body-file can be `-` (stdin)",
-        ));
-    }
-    let header_text = read_bytes(&args.headers_file, "headers file")?;
-    let pairs = parse_header_file(&header_text, &args.headers_file)?;
-    let body = Bytes::from(read_bytes(&args.body_file, "body file")?);
+    let (pairs, body) = match (&args.request_file, &args.headers_file, &args.body_file) {
+        (Some(request), _, _) => {
+            let text = read_bytes(request, "request file")?;
+            let (head, body) = split_request(&text).ok_or_else(|| {
+                CliError::new(format!(
+                    "request file {}: no empty line between the headers and the body",
+                    request.display()
+                ))
+            })?;
+            (
+                parse_header_file(head, request)?,
+                Bytes::copy_from_slice(body),
+            )
+        }
+        (None, Some(headers), Some(body)) => {
+            if is_stdin(headers) && is_stdin(body) {
+                return Err(CliError::new(
+                    "only one of --headers-file and --body-file can be `-` (stdin)",
+                ));
+            }
+            let header_text = read_bytes(headers, "headers file")?;
+            let pairs = parse_header_file(&header_text, headers)?;
+            (pairs, Bytes::from(read_bytes(body, "body file")?))
+        }
+        _ => {
+            return Err(CliError::new(
+                "give --request-file, or --headers-file with --body-file",
+            ));
+        }
+    };
     let now = args.now.unwrap_or_else(|| SystemClock.now());
     let tolerance = tolerance(args);
     let verdict = judge(args.scheme, pairs, body, &verifier(args, tolerance, now)?);
     Ok(describe(&verdict, now, tolerance))
+}
+
+/// The head (request line and header lines) and the body of a whole
+/// request: split at the first empty line (`\r\n\r\n`, or `\n\n` in a file
+/// edited by hand); the body is every byte after it.
+fn split_request(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    let crlf = text
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| (at, 4));
+    let lf = text.windows(2).position(|w| w == b"\n\n").map(|at| (at, 2));
+    let (at, len) = match (crlf, lf) {
+        (Some(c), Some(l)) => {
+            if c.0 <= l.0 {
+                c
+            } else {
+                l
+            }
+        }
+        (c, l) => c.or(l)?,
+    };
+    Some((&text[..at], &text[at + len..]))
 }
 
 /// What the verifier said.
@@ -313,5 +368,27 @@ fn shown(text: &str) -> Cow<'_, str> {
         Cow::Owned(format!("{text:?}"))
     } else {
         Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_request;
+
+    #[test]
+    fn a_request_splits_at_its_first_empty_line() {
+        let (head, body) =
+            split_request(b"POST / HTTP/1.1\r\nA: b\r\n\r\nbody\r\n\r\nmore").unwrap();
+        assert_eq!(
+            (head, body),
+            (&b"POST / HTTP/1.1\r\nA: b"[..], &b"body\r\n\r\nmore"[..])
+        );
+        let (head, body) = split_request(b"A: b\n\n{}").unwrap();
+        assert_eq!((head, body), (&b"A: b"[..], &b"{}"[..]));
+        assert_eq!(
+            split_request(b"A: b\r\n\r\n"),
+            Some((&b"A: b"[..], &b""[..]))
+        );
+        assert_eq!(split_request(b"A: b\r\n"), None);
     }
 }

@@ -16,9 +16,11 @@
 //!   byte for byte (a receiver's replay guard should answer 401);
 //! - `POST /emulator/attempts/{id}/resend`: the event played again through
 //!   its vendor's sender, freshly signed;
-//! - `GET /emulator/attempts/{id}/export` and `.../export/body`: the header
-//!   block and the body, as `webhook-guard verify --headers-file
-//!   --body-file` reads them; `GET .../curl`: a curl command repeating it.
+//! - `GET /emulator/attempts/{id}/export/request`: the whole request in one
+//!   file, as `webhook-guard verify --request-file` reads it; `.../export`
+//!   and `.../export/body`: the header block and the body, as `verify
+//!   --headers-file --body-file` reads them; `GET .../curl`: a curl command
+//!   repeating it.
 //!
 //! Unknown ids answer 404 with `{"error": "..."}`. Nothing here shows a
 //! secret: the store key and webhook secrets are not in the journal, and
@@ -112,6 +114,10 @@ pub(super) fn router(
         .route("/emulator/attempts/{id}/resend", post(resend))
         .route("/emulator/attempts/{id}/export", get(export_headers))
         .route("/emulator/attempts/{id}/export/body", get(export_body))
+        .route(
+            "/emulator/attempts/{id}/export/request",
+            get(export_request),
+        )
         .route("/emulator/attempts/{id}/curl", get(curl))
         .with_state(dashboard)
 }
@@ -474,20 +480,43 @@ fn sent(dashboard: &Dashboard, id: &str) -> Result<Attempt, Refusal> {
     Ok(attempt)
 }
 
-/// The request line and header lines as sent, the query values redacted on
-/// the request line (no verifier reads it): `verify --headers-file` input.
-async fn export_headers(
-    State(dashboard): Shared,
-    Path(id): Path<String>,
-) -> Result<Response, Refusal> {
-    let attempt = sent(&dashboard, &id)?;
+/// The request line and header lines as sent, query values redacted.
+fn head_text(attempt: &Attempt) -> String {
     let request = attempt.request();
     let mut text = format!("POST {} HTTP/1.1\r\n", redact_query(request.target()));
     for (name, value) in request.headers() {
         let _ = write!(text, "{name}: {value}\r\n");
     }
+    text
+}
+
+/// The header block as sent: `verify --headers-file` input.
+async fn export_headers(
+    State(dashboard): Shared,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let attempt = sent(&dashboard, &id)?;
     let name = format!("attempt-{}.headers", attempt.id());
-    Ok(attachment("text/plain; charset=utf-8", &name, text))
+    Ok(attachment(
+        "text/plain; charset=utf-8",
+        &name,
+        head_text(&attempt),
+    ))
+}
+
+/// The whole request in one file: the head, an empty line, the body bytes
+/// (as the handler reads them: a body sent chunked is not chunk-framed
+/// here): `verify --request-file` input.
+async fn export_request(
+    State(dashboard): Shared,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    let attempt = sent(&dashboard, &id)?;
+    let mut file = head_text(&attempt).into_bytes();
+    file.extend_from_slice(b"\r\n");
+    file.extend_from_slice(attempt.request().body());
+    let name = format!("attempt-{}.http", attempt.id());
+    Ok(attachment("message/http", &name, file))
 }
 
 /// The body bytes as sent: `verify --body-file` input.

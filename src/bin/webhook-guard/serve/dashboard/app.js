@@ -189,6 +189,7 @@ function renderDetail(attempt) {
   $('#detail-title').textContent =
     `Attempt #${attempt.id}: ${attempt.vendor} ${attempt.event}, try ${attempt.attempt} of delivery ${attempt.delivery}`;
   const base = `/emulator/attempts/${attempt.id}`;
+  $('#action-export-request').href = `${base}/export/request`;
   $('#action-export').href = `${base}/export`;
   $('#action-export-body').href = `${base}/export/body`;
   $('#action-curl').href = `${base}/curl`;
