@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 
+use super::faults::Fault;
 use super::journal::{
     Attempt, Expectations, Journal, ReceivedResponse, SentRequest, TransportFailure, Vendor,
 };
@@ -211,8 +212,29 @@ macro_rules! delivering_setters {
 
 pub(crate) use delivering_setters;
 
+/// Sends the copies of one attempt that `faults` ask for with `send(copy)`
+/// (copy numbers from 1): one, or two for the duplicate faults, the two at
+/// once for [`ConcurrentDuplicate`](Fault::ConcurrentDuplicate).
+pub(crate) async fn send_copies<F, Fut>(faults: &[Fault], send: F) -> Vec<Fut::Output>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future,
+{
+    match (
+        Fault::copies(faults),
+        faults.contains(&Fault::ConcurrentDuplicate),
+    ) {
+        (2, true) => {
+            let (a, b) = join2(send(1), send(2)).await;
+            vec![a, b]
+        }
+        (2, false) => vec![send(1).await, send(2).await],
+        _ => vec![send(1).await],
+    }
+}
+
 /// Runs two futures at once on this task.
-pub(crate) async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let (mut ra, mut rb) = (None, None);
     poll_fn(|cx| {

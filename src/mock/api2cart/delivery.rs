@@ -12,7 +12,7 @@ use super::failed_log::FailedWebhook;
 use super::payload::{Event, trim_fields};
 use super::state::Shared;
 use super::subscriptions::{Fields, Subscription, WebhookId};
-use crate::mock::delivering::join2;
+use crate::mock::delivering::send_copies;
 use crate::mock::faults::{Fault, faulty_timestamp, sized_body, tampered};
 use crate::mock::journal::{
     Attempt, Delivery, DeliveryOutcome, SentRequest, TransportFailure, Vendor,
@@ -140,8 +140,6 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
         Mode::Vendor => shared.profile.max_attempts(),
         Mode::Once => 1,
     };
-    let copies = Fault::copies(&event.faults);
-    let concurrent = event.faults.contains(&Fault::ConcurrentDuplicate);
     let mut attempts = Vec::new();
     let mut outcome = DeliveryOutcome::Failed;
     for number in 1..=max_attempts {
@@ -158,17 +156,7 @@ pub(crate) async fn deliver(shared: &Shared, event: &Event, route: Route, mode: 
             sent_at: now,
         };
         let prepared = prepare(shared, event, &body, &route.callback, now);
-        let made = match (copies, concurrent) {
-            (2, true) => {
-                let (a, b) = join2(context.send(&prepared, 1), context.send(&prepared, 2)).await;
-                vec![a, b]
-            }
-            (2, false) => vec![
-                context.send(&prepared, 1).await,
-                context.send(&prepared, 2).await,
-            ],
-            _ => vec![context.send(&prepared, 1).await],
-        };
+        let made = send_copies(&event.faults, |copy| context.send(&prepared, copy)).await;
         let delivered = made.iter().any(Attempt::is_delivered);
         attempts.extend(made);
         if delivered {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::StandardSender;
 use super::endpoint::{Message, SUPPORTED_FAULTS};
 use crate::mock::conformance::{ConformanceTarget, sealed};
-use crate::mock::delivering::join2;
+use crate::mock::delivering::send_copies;
 use crate::mock::faults::{Fault, sized_body};
 use crate::mock::journal::Attempt;
 
@@ -64,22 +64,18 @@ impl ConformanceTarget for ConformanceEndpoint<'_> {
                 Err(_) => None,
             }
         };
-        let attempts = match fault {
-            Some(Fault::DuplicateDelivery) => {
-                let first = send(message.clone()).await;
-                vec![first, send(message).await]
-            }
-            Some(Fault::ConcurrentDuplicate) => {
-                let (a, b) = join2(send(message.clone()), send(message)).await;
-                vec![a, b]
-            }
-            Some(Fault::OversizedBody { .. }) => vec![send(message).await],
-            Some(fault) => {
-                message = message.fault(fault.clone());
-                vec![send(message).await]
-            }
-            None => vec![send(message).await],
-        };
+        // The duplicates are the same message (one `webhook-id`) sent twice;
+        // an oversized body is already the message's. The rest the message
+        // carries.
+        if let Some(fault) = fault.filter(|f| {
+            !matches!(
+                f,
+                Fault::DuplicateDelivery | Fault::ConcurrentDuplicate | Fault::OversizedBody { .. }
+            )
+        }) {
+            message = message.fault(fault.clone());
+        }
+        let attempts = send_copies(&faults, |_| send(message.clone())).await;
         attempts.into_iter().flatten().collect()
     }
 }

@@ -48,9 +48,8 @@ impl ConformanceTarget for ConformanceWebhook<'_> {
 
     async fn send_case(&self, body: Bytes, fault: Option<&Fault>) -> Vec<Attempt> {
         let faults: Vec<Fault> = fault.into_iter().cloned().collect();
-        let concurrent = faults.contains(&Fault::ConcurrentDuplicate);
         self.sender
-            .send_copies(&self.webhook, "order.status", body, &faults, concurrent)
+            .send_faulty(&self.webhook, "order.status", body, &faults)
             .await
     }
 }

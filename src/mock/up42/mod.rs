@@ -23,7 +23,7 @@ pub use webhook::{
     NewWorkspaceWebhook, WorkspaceError, WorkspaceEvent, WorkspaceWebhook, WorkspaceWebhookUpdate,
 };
 
-use super::delivering::{Delivering, Engine, delivering_setters, join2};
+use super::delivering::{Delivering, Engine, delivering_setters, send_copies};
 use super::faults::{Fault, faulty_timestamp, sized_body, tampered};
 use super::journal::{
     Attempt, Expectations, Journal, SentRequest, TransportFailure, Vendor, expectation_methods,
@@ -486,26 +486,18 @@ impl WorkspaceSender {
         }
     }
 
-    /// Signs `body` for `webhook` (spoiled by `faults`) and sends it
-    /// `copies` times (one after the other, or at once), recording each
-    /// copy as an attempt of one delivery.
-    pub(crate) async fn send_copies(
+    /// Signs `body` for `webhook` (spoiled by `faults`) and sends it, twice
+    /// for the duplicate faults (one after the other, or at once), recording
+    /// each copy as an attempt of one delivery.
+    pub(crate) async fn send_faulty(
         &self,
         webhook: &WorkspaceWebhook,
         event: &str,
         body: Bytes,
         faults: &[Fault],
-        concurrent: bool,
     ) -> Vec<Attempt> {
         let outgoing = Outgoing::new(&self.shared, webhook, event, body, faults);
-        match (Fault::copies(faults), concurrent) {
-            (2, true) => {
-                let (a, b) = join2(outgoing.send(1), outgoing.send(2)).await;
-                vec![a, b]
-            }
-            (2, false) => vec![outgoing.send(1).await, outgoing.send(2).await],
-            _ => vec![outgoing.send(1).await],
-        }
+        send_copies(faults, |copy| outgoing.send(copy)).await
     }
 
     /// Every test delivery so far (one attempt each).
