@@ -3,11 +3,15 @@
 //! vendor and event as that vendor does; every sender's expectations count
 //! only its own attempts and are checked when its last handle is dropped.
 
+mod support;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use serde_json::json;
+use support::servers::serve;
 use webhook_guard::americommerce::EventType;
 use webhook_guard::mock::americommerce::{AmeriCommerceSender, NewWebhook};
 use webhook_guard::mock::{
@@ -273,4 +277,61 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default()
+}
+
+/// A replay is judged by its vendor's rule, like the attempt it repeats:
+/// AmeriCommerce counts any 2xx (here 204) as delivered, API2Cart only 200.
+#[tokio::test]
+async fn a_replay_counts_as_delivered_by_its_vendors_rule() {
+    let app = Router::new().fallback(|| async { StatusCode::NO_CONTENT });
+    let addr = serve(app).await;
+    let clock = ManualClock::new(NOW);
+    let journal = Journal::new();
+
+    let store = AmeriCommerceSender::builder("api-token")
+        .clock(clock.clone())
+        .http()
+        .journal(journal.clone())
+        .build();
+    store
+        .create_webhook(NewWebhook::new(
+            EventType::NewOrder,
+            format!("http://{addr}/orders"),
+        ))
+        .expect("webhook");
+    store
+        .play(EventType::NewOrder, "1", &json!({"id": 1}))
+        .await;
+    let api2cart = MockSender::builder("store-key")
+        .clock(clock.clone())
+        .url(format!("http://{addr}/api2cart"))
+        .journal(journal.clone())
+        .build()
+        .expect("sender");
+    api2cart
+        .send(Event::new(Entity::Product, Action::Add).json(json!({"id": "86"})))
+        .await;
+
+    let attempts = journal.attempts();
+    let (ours, theirs) = (&attempts[0], &attempts[1]);
+    assert_eq!(
+        (ours.vendor(), ours.status()),
+        (Vendor::AmeriCommerce, Some(204))
+    );
+    assert_eq!(
+        (theirs.vendor(), theirs.status()),
+        (Vendor::Api2Cart, Some(204))
+    );
+    assert!(ours.is_delivered() && !theirs.is_delivered());
+    for original in [ours, theirs] {
+        let replayed = journal.replay(original, NOW, Duration::from_secs(5)).await;
+        assert_eq!(replayed.status(), Some(204));
+        assert_eq!(
+            replayed.is_delivered(),
+            original.is_delivered(),
+            "{:?}",
+            original.vendor()
+        );
+        assert_eq!(replayed.details()["replay_of"], json!(original.id()));
+    }
 }

@@ -569,7 +569,7 @@ impl Event<'_> {
         };
         let delivered = result
             .as_ref()
-            .is_ok_and(|r| (200..300).contains(&r.status()));
+            .is_ok_and(|r| Vendor::AmeriCommerce.counts_as_delivered(r.status()));
         let deadline_ms = u64::try_from(self.deadline.as_millis()).unwrap_or(u64::MAX);
         let details = Map::from_iter([
             (WEBHOOK_ID.to_owned(), json!(webhook.id().get())),
@@ -628,7 +628,8 @@ impl Event<'_> {
 /// How the vendor judges one exchange: a 2xx answer in time succeeds.
 fn judged(exchange: &Exchange, fell_back: bool) -> HookResult {
     match &exchange.attempt.result {
-        Ok(response) if (200..300).contains(&response.status()) => HookResult::Succeeded {
+        // Judged once, when the attempt was recorded.
+        Ok(response) if exchange.attempt.is_delivered() => HookResult::Succeeded {
             status: response.status(),
             reply: response.body().clone(),
             from_cache: false,

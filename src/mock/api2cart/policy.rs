@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::mock::journal::Vendor;
+
 /// Whose delivery rules the mock follows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -19,7 +21,7 @@ impl Profile {
     /// True when the vendor counts `status` as delivered.
     pub fn is_success(self, status: u16) -> bool {
         match self {
-            Self::Api2Cart => status == 200,
+            Self::Api2Cart => Vendor::Api2Cart.counts_as_delivered(status),
         }
     }
 

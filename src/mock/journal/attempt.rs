@@ -47,6 +47,19 @@ impl Vendor {
         }
     }
 
+    /// True when this vendor counts an answer with `status` as delivered:
+    /// API2Cart only 200 (201 and 204 do not count); AmeriCommerce, UP42 and
+    /// Standard Webhooks any 2xx. The one statement of the rule, for the
+    /// vendors' senders and for a replay judged like its original.
+    pub fn counts_as_delivered(self, status: u16) -> bool {
+        match self {
+            Self::Api2Cart => status == 200,
+            Self::AmeriCommerce | Self::Up42 | Self::StandardWebhooks => {
+                (200..300).contains(&status)
+            }
+        }
+    }
+
     /// The vendor whose short name is `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == name)

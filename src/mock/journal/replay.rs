@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::Uri;
 use serde_json::Value;
 
-use super::{Attempt, Journal, SentRequest, TransportFailure, TransportFailureKind, Vendor};
+use super::{Attempt, Journal, SentRequest, TransportFailure, TransportFailureKind};
 use crate::mock::target::{Transport, WireRequest};
 
 /// The detail naming the attempt a replay repeats.
@@ -53,15 +53,9 @@ impl Journal {
             }
             Err(failure) => (recorded.clone(), Err(failure), Duration::ZERO),
         };
-        let delivered = match &result {
-            // What each vendor counts as delivered: API2Cart and
-            // AmeriCommerce only 200, UP42 and Standard Webhooks any 2xx.
-            Ok(response) => match original.vendor {
-                Vendor::Api2Cart | Vendor::AmeriCommerce => response.status() == 200,
-                Vendor::Up42 | Vendor::StandardWebhooks => (200..300).contains(&response.status()),
-            },
-            Err(_) => false,
-        };
+        let delivered = result
+            .as_ref()
+            .is_ok_and(|r| original.vendor.counts_as_delivered(r.status()));
         let mut details = original.details.clone();
         details.insert(REPLAY_OF.to_owned(), Value::from(original.id));
         self.record_attempt(Attempt {

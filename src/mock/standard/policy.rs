@@ -6,7 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::time::Duration;
 
-use super::super::journal::{ReceivedResponse, TransportFailure};
+use super::super::journal::{ReceivedResponse, TransportFailure, Vendor};
 
 /// The spec's example schedule ("Deliverability and reliability"): the wait
 /// after each failed attempt, so attempts go out immediately, then 5 s,
@@ -51,7 +51,7 @@ pub(super) fn judge(result: &Result<ReceivedResponse, TransportFailure>) -> Verd
         };
     };
     match response.status() {
-        200..=299 => Verdict::Delivered,
+        status if Vendor::StandardWebhooks.counts_as_delivered(status) => Verdict::Delivered,
         410 => Verdict::Gone,
         status => Verdict::Retry {
             retry_after: response.header("retry-after").and_then(seconds),

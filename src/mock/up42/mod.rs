@@ -561,7 +561,7 @@ impl<'a> Outgoing<'a> {
         };
         let delivered = result
             .as_ref()
-            .is_ok_and(|r| (200..300).contains(&r.status()));
+            .is_ok_and(|r| Vendor::Up42.counts_as_delivered(r.status()));
         engine.record(Attempt {
             id: 0,
             vendor: Vendor::Up42,
