@@ -411,7 +411,7 @@ pub(super) async fn play(
     body: Bytes,
 ) -> Dispatch {
     let webhooks = shared.state().webhooks.matching(&event_type, store_id);
-    let deadline = event_type.reply_deadline().unwrap_or(shared.engine.timeout);
+    let deadline = shared.deadline(&event_type);
     let event = Event {
         event_type: &event_type,
         body: &body,
@@ -461,7 +461,7 @@ pub(super) async fn send_once(
     let event = Event {
         event_type,
         body,
-        deadline: event_type.reply_deadline().unwrap_or(shared.engine.timeout),
+        deadline: shared.deadline(event_type),
         slow,
     };
     let delivery = shared.engine.next_delivery();
@@ -666,6 +666,13 @@ pub(super) struct State {
 }
 
 impl Shared {
+    /// How long the sender waits for an answer to `event_type`: the vendor's
+    /// reply deadline for an event that expects a reply, else the attempt
+    /// timeout.
+    fn deadline(&self, event_type: &EventType) -> Duration {
+        event_type.reply_deadline().unwrap_or(self.engine.timeout)
+    }
+
     pub(super) fn state(&self) -> MutexGuard<'_, State> {
         // No update here leaves the state half-done if a test panics.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
