@@ -127,7 +127,13 @@ impl SentRequest {
     /// The request line and header block as HTTP/1.1 writes them, ending with
     /// the empty line: `POST /webhooks HTTP/1.1\r\nHost: ...\r\n\r\n`.
     pub fn head(&self) -> String {
-        let mut head = format!("POST {} HTTP/1.1\r\n", self.target);
+        self.head_with_target(&self.target)
+    }
+
+    /// [`head`](Self::head) with `target` on the request line instead of the
+    /// one sent (e.g. with a URL token in its query hidden).
+    pub fn head_with_target(&self, target: &str) -> String {
+        let mut head = format!("POST {target} HTTP/1.1\r\n");
         for (name, value) in &self.headers {
             let _ = write!(head, "{name}: {value}\r\n");
         }

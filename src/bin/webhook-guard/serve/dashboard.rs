@@ -480,14 +480,11 @@ fn sent(dashboard: &Dashboard, id: &str) -> Result<Attempt, Refusal> {
     Ok(attempt)
 }
 
-/// The request line and header lines as sent, query values redacted.
+/// The request line, header lines and the empty line as sent, query values
+/// redacted.
 fn head_text(attempt: &Attempt) -> String {
     let request = attempt.request();
-    let mut text = format!("POST {} HTTP/1.1\r\n", redact_query(request.target()));
-    for (name, value) in request.headers() {
-        let _ = write!(text, "{name}: {value}\r\n");
-    }
-    text
+    request.head_with_target(&redact_query(request.target()))
 }
 
 /// The header block as sent: `verify --headers-file` input.
@@ -500,7 +497,11 @@ async fn export_headers(
     Ok(attachment(
         "text/plain; charset=utf-8",
         &name,
-        head_text(&attempt),
+        // The header lines alone, without the empty line that ends the head.
+        head_text(&attempt)
+            .strip_suffix("\r\n")
+            .unwrap_or_default()
+            .to_owned(),
     ))
 }
 
@@ -513,7 +514,6 @@ async fn export_request(
 ) -> Result<Response, Refusal> {
     let attempt = sent(&dashboard, &id)?;
     let mut file = head_text(&attempt).into_bytes();
-    file.extend_from_slice(b"\r\n");
     file.extend_from_slice(attempt.request().body());
     let name = format!("attempt-{}.http", attempt.id());
     Ok(attachment("message/http", &name, file))
