@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::routing::post;
 use axum::{Extension, Router};
 use webhook_guard::americommerce::UrlToken;
-use webhook_guard::standard::{self, StandardWebhooks};
+use webhook_guard::standard::StandardWebhooks;
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::up42::{self, Up42};
 use webhook_guard::{
@@ -115,19 +115,6 @@ fn up42_valid(n: u32, created: i64) -> Delivery {
         &[("Content-Digest", &digest), ("X-Up42-Event", "job.status")],
         &body,
     )
-}
-
-fn standard_delivery(secret: &str, id: &str, ts: i64, body: &[u8]) -> Delivery {
-    let key = StandardWebhooks::secret("k", secret).unwrap();
-    let signature = standard::sign(&key, id, ts, body);
-    Delivery {
-        headers: vec![
-            ("Webhook-Id".into(), id.as_bytes().to_vec()),
-            ("Webhook-Timestamp".into(), ts.to_string().into_bytes()),
-            ("Webhook-Signature".into(), signature.into_bytes()),
-        ],
-        body: body.to_vec(),
-    }
 }
 
 fn plain(body: &[u8]) -> Delivery {
@@ -271,10 +258,10 @@ fn cases(recipe: Recipe, round: u32) -> Vec<Case> {
         Recipe::Standard => {
             let id = |i: u32| format!("msg_{round}_{i}");
             let body = |i: u32| format!(r#"{{"type":"invoice.paid","n":{i}}}"#).into_bytes();
-            let valid = |i: u32| standard_delivery(STANDARD_SECRET, &id(i), NOW, &body(i));
+            let valid = |i: u32| Delivery::standard(STANDARD_SECRET, &id(i), NOW, &body(i));
             let rotated = {
-                let other = standard_delivery(ROTATED_SECRET, &id(3), NOW, &body(3));
-                let old = standard_delivery(
+                let other = Delivery::standard(ROTATED_SECRET, &id(3), NOW, &body(3));
+                let old = Delivery::standard(
                     "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                     &id(3),
                     NOW,
@@ -293,7 +280,7 @@ fn cases(recipe: Recipe, round: u32) -> Vec<Case> {
                 case("replayed", valid(1), 401, "webhook already delivered"),
                 case(
                     "binary body",
-                    standard_delivery(STANDARD_SECRET, &id(2), NOW, b"\xff\x00\xfe not UTF-8"),
+                    Delivery::standard(STANDARD_SECRET, &id(2), NOW, b"\xff\x00\xfe not UTF-8"),
                     200,
                     ok,
                 ),
@@ -348,13 +335,13 @@ fn cases(recipe: Recipe, round: u32) -> Vec<Case> {
                 ),
                 case(
                     "301 s in the future",
-                    standard_delivery(STANDARD_SECRET, &id(12), NOW + 301, &body(12)),
+                    Delivery::standard(STANDARD_SECRET, &id(12), NOW + 301, &body(12)),
                     401,
                     "webhook timestamp outside tolerance",
                 ),
                 case(
                     "body over the limit",
-                    standard_delivery(STANDARD_SECRET, &id(13), NOW, &vec![b'x'; LIMIT + 1]),
+                    Delivery::standard(STANDARD_SECRET, &id(13), NOW, &vec![b'x'; LIMIT + 1]),
                     413,
                     "webhook body too large",
                 ),

@@ -21,7 +21,7 @@ use futures_core::Stream;
 use http::Request;
 use tower::ServiceExt as _;
 use webhook_guard::americommerce::UrlToken;
-use webhook_guard::standard::{self, StandardWebhooks};
+use webhook_guard::standard::StandardWebhooks;
 use webhook_guard::tower::VerifyWebhookLayer;
 use webhook_guard::up42::{self, Up42};
 use webhook_guard::{KeySet, ManualClock, SigningKey, VerifiedWebhook, Verifier, digest};
@@ -81,21 +81,12 @@ impl Recipe {
                     body: body.to_vec(),
                 }
             }
-            Self::Standard => {
-                let key = StandardWebhooks::secret("k", STANDARD_SECRET).unwrap();
-                let id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
-                Delivery {
-                    headers: vec![
-                        ("Webhook-Id".into(), id.as_bytes().to_vec()),
-                        ("Webhook-Timestamp".into(), NOW.to_string().into_bytes()),
-                        (
-                            "Webhook-Signature".into(),
-                            standard::sign(&key, id, NOW, body).into_bytes(),
-                        ),
-                    ],
-                    body: body.to_vec(),
-                }
-            }
+            Self::Standard => Delivery::standard(
+                STANDARD_SECRET,
+                "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+                NOW,
+                body,
+            ),
             Self::Token => Delivery {
                 headers: vec![("Content-Type".into(), b"application/json".to_vec())],
                 body: body.to_vec(),

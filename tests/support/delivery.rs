@@ -1,6 +1,7 @@
 //! Deliveries signed as the vendor signs them, headers in the order and case
 //! they go on the wire, and ways to spoil them.
 
+use webhook_guard::standard::{self, StandardWebhooks};
 use webhook_guard::{SignedHeaders, Signer};
 
 /// One delivery: headers in the order and case they go on the wire, and the body.
@@ -22,6 +23,21 @@ impl Delivery {
         headers.push(("X-Webhook-Signature".into(), signature.into_bytes()));
         Self {
             headers,
+            body: body.to_vec(),
+        }
+    }
+
+    /// A Standard Webhooks delivery of `body`: `Webhook-Id` `id`,
+    /// `Webhook-Timestamp` `ts`, and the `v1` signature by `secret` (`whsec_`).
+    pub fn standard(secret: &str, id: &str, ts: i64, body: &[u8]) -> Self {
+        let key = StandardWebhooks::secret("k", secret).expect("a whsec_ secret");
+        let signature = standard::sign(&key, id, ts, body);
+        Self {
+            headers: vec![
+                ("Webhook-Id".into(), id.as_bytes().to_vec()),
+                ("Webhook-Timestamp".into(), ts.to_string().into_bytes()),
+                ("Webhook-Signature".into(), signature.into_bytes()),
+            ],
             body: body.to_vec(),
         }
     }
