@@ -4,8 +4,12 @@
 //! likes.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
+
+use pin_project_lite::pin_project;
 
 use crate::{Error, ErrorKind};
 
@@ -14,22 +18,59 @@ use crate::{Error, ErrorKind};
 ///
 /// The timer is Tokio's. Outside a Tokio runtime there is none to arm, so
 /// `read` runs unbounded rather than panic, with a warning the first time.
-pub(crate) async fn read_within<T>(
-    timeout: Duration,
-    read: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
+///
+/// A plain future rather than an `async fn`: an `async fn` would keep `read`
+/// twice, as its argument and inside the timer, and the adapters' read loops
+/// carry a whole body's worth of state.
+pub(crate) fn read_within<T, F>(timeout: Duration, read: F) -> ReadWithin<F>
+where
+    F: Future<Output = Result<T, Error>>,
+{
     if tokio::runtime::Handle::try_current().is_err() {
         warn_no_runtime();
-        return read.await;
+        return ReadWithin::Unbounded { read };
     }
-    match tokio::time::timeout(timeout, read).await {
-        Ok(result) => result,
-        Err(_elapsed) => {
-            tracing::debug!(?timeout, "webhook body not complete before the deadline");
-            Err(Error::new(
-                ErrorKind::BodyTimeout,
-                "body not complete before the deadline",
-            ))
+    ReadWithin::Bounded {
+        read: tokio::time::timeout(timeout, read),
+        timeout,
+    }
+}
+
+pin_project! {
+    /// The future [`read_within`] returns.
+    #[project = ReadWithinProj]
+    pub(crate) enum ReadWithin<F> {
+        Bounded {
+            #[pin]
+            read: tokio::time::Timeout<F>,
+            timeout: Duration,
+        },
+        Unbounded {
+            #[pin]
+            read: F,
+        },
+    }
+}
+
+impl<T, F> Future for ReadWithin<F>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ReadWithinProj::Bounded { read, timeout } => match ready!(read.poll(cx)) {
+                Ok(result) => Poll::Ready(result),
+                Err(_elapsed) => {
+                    tracing::debug!(?timeout, "webhook body not complete before the deadline");
+                    Poll::Ready(Err(Error::new(
+                        ErrorKind::BodyTimeout,
+                        "body not complete before the deadline",
+                    )))
+                }
+            },
+            ReadWithinProj::Unbounded { read } => read.poll(cx),
         }
     }
 }

@@ -179,42 +179,24 @@ impl<K> Verifier<K> {
     where
         K: KeyResolver<C>,
     {
-        let claims = self.read_head(headers)?;
-        self.begin_claims_for(ctx, claims).await
-    }
-
-    /// What the recipe reads off the head: the checks that need no I/O, for
-    /// adapters that answer them before anything is boxed.
-    pub(crate) fn read_head<H: HeaderSource>(&self, headers: H) -> Result<Claims, Error> {
-        self.policy.scheme.read(&headers)
-    }
-
-    /// [`begin_for`](Self::begin_for) from the claims [`read_head`](Self::read_head) returned.
-    pub(crate) async fn begin_claims_for<C: ?Sized>(
-        &self,
-        ctx: &C,
-        claims: Claims,
-    ) -> Result<Verification, Error>
-    where
-        K: KeyResolver<C>,
-    {
-        let now = self.check_freshness(&claims)?;
+        let admitted = self.admit(headers)?;
         let keys = self.resolve(ctx).await?;
-        let token_match = Verification::check_token(&claims, &keys)?;
-        let policy = Arc::clone(&self.policy);
-        Ok(Verification::start(claims, keys, token_match, now, policy))
+        self.start(admitted, keys)
     }
 
-    /// Now, if the claimed timestamp is close enough to it.
-    fn check_freshness(&self, claims: &Claims) -> Result<i64, Error> {
+    /// What the recipe reads off the head, if it is fresh: the checks that
+    /// need no body and no I/O, for adapters that answer them before
+    /// anything is boxed.
+    pub(crate) fn admit<H: HeaderSource>(&self, headers: H) -> Result<Admitted, Error> {
+        let claims = self.policy.scheme.read(&headers)?;
         let now = self.policy.clock.now();
         self.policy
             .check_freshness(claims.timestamp, claims.timestamp_required, now)?;
-        Ok(now)
+        Ok(Admitted { claims, now })
     }
 
     /// The keys for `ctx`.
-    async fn resolve<C: ?Sized>(&self, ctx: &C) -> Result<KeySet, Error>
+    pub(crate) async fn resolve<C: ?Sized>(&self, ctx: &C) -> Result<KeySet, Error>
     where
         K: KeyResolver<C>,
     {
@@ -233,6 +215,16 @@ impl<K> Verifier<K> {
         Ok(keys)
     }
 
+    /// The verification of an admitted delivery under `keys`, ready for the
+    /// body. Not a future: the verification (a few hundred bytes, MAC state
+    /// inline) is built where the caller keeps it, not moved out of one.
+    pub(crate) fn start(&self, admitted: Admitted, keys: KeySet) -> Result<Verification, Error> {
+        let Admitted { claims, now } = admitted;
+        let token_match = Verification::check_token(&claims, &keys)?;
+        let policy = Arc::clone(&self.policy);
+        Ok(Verification::start(claims, keys, token_match, now, policy))
+    }
+
     /// Verifies a delivery whose body is already in memory.
     pub async fn verify_for<C: ?Sized, H: HeaderSource>(
         &self,
@@ -246,26 +238,14 @@ impl<K> Verifier<K> {
         if body.len() > self.policy.body_limit {
             return Err(too_large());
         }
-        // `begin_for` and `finish` spelled out: the claims and the
-        // verification are not moved into and out of their futures. The
-        // block ends what lives in it before the replay guard is awaited, so
-        // this future holds none of it there.
-        let (event, replay) = {
-            let claims = self.read_head(headers)?;
-            let now = self.check_freshness(&claims)?;
-            let keys = self.resolve(ctx).await?;
-            let token_match = Verification::check_token(&claims, &keys)?;
-            let policy = Arc::clone(&self.policy);
-            let mut verification = Verification::start(claims, keys, token_match, now, policy);
-            verification.update(body)?;
-            let replay = verification.replay_check();
-            (verification.conclude()?, replay)
-        };
-        if let Some(replay) = replay {
-            replay.check().await?;
-        }
-        log_verified(&event);
-        Ok(event)
+        // `begin_for` and `finish` spelled out: nothing large is moved
+        // into or out of a future.
+        let admitted = self.admit(headers)?;
+        let keys = self.resolve(ctx).await?;
+        let mut verification = self.start(admitted, keys)?;
+        verification.update(body)?;
+        let concluded = verification.conclude()?;
+        concluded.remember().await
     }
 }
 
@@ -663,13 +643,16 @@ impl Verification {
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
+        let concluded = self.conclude()?;
+        concluded.remember().await
+    }
+
+    /// [`finish`](Self::finish) up to the replay guard: every check that
+    /// needs no I/O, done without moving the verification into a future.
+    pub(crate) fn conclude(self) -> Result<Concluded, Error> {
         let replay = self.replay_check();
-        let event = self.conclude()?;
-        if let Some(replay) = replay {
-            replay.check().await?;
-        }
-        log_verified(&event);
-        Ok(event)
+        let event = self.check_macs()?;
+        Ok(Concluded { event, replay })
     }
 
     /// What the replay guard must be asked once the delivery verified, if
@@ -684,8 +667,8 @@ impl Verification {
         })
     }
 
-    /// [`finish`](Self::finish) but the replay guard.
-    fn conclude(self) -> Result<VerifiedWebhook, Error> {
+    /// The MACs and digests against what the delivery carries.
+    fn check_macs(self) -> Result<VerifiedWebhook, Error> {
         let mut matched = self.token_match;
         let (keys, tags) = (self.keys.keys(), self.tags.as_slice());
         self.macs.finalize(|index, computed| {
@@ -759,6 +742,42 @@ impl Verification {
     }
 }
 
+/// Claims read off a request head and found fresh, with the time they were
+/// checked at: made by [`Verifier::admit`].
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    claims: Claims,
+    now: i64,
+}
+
+/// A delivery whose signature and digests matched; the replay guard, if
+/// any, is still to be asked.
+pub(crate) struct Concluded {
+    event: VerifiedWebhook,
+    replay: Option<Remember>,
+}
+
+impl Concluded {
+    /// Asks the replay guard, if there is one, and logs the delivery verified.
+    ///
+    /// A plain function returning a future rather than an `async fn`: an
+    /// `async fn` keeps its argument twice in its state, and the adapters
+    /// carry this future inside theirs.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice"
+    )]
+    pub(crate) fn remember(self) -> impl Future<Output = Result<VerifiedWebhook, Error>> {
+        async move {
+            if let Some(replay) = &self.replay {
+                replay.check().await?;
+            }
+            log_verified(&self.event);
+            Ok(self.event)
+        }
+    }
+}
+
 /// What the replay guard is asked about a delivery that verified.
 struct Remember {
     guard: Arc<dyn ReplayGuard>,
@@ -769,7 +788,7 @@ struct Remember {
 
 impl Remember {
     /// Asks the replay guard whether the delivery is new.
-    async fn check(self) -> Result<(), Error> {
+    async fn check(&self) -> Result<(), Error> {
         match self
             .guard
             .check_and_remember(&self.key, self.now, self.expires_at)

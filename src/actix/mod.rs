@@ -218,29 +218,33 @@ where
         return Err(too_large("declared body length larger than the limit"));
     }
     let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let mut verification = verifier
-        .begin_for(req, req.headers().with_target(target))
-        .await?;
-    if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
-        verification.size_hint(len);
-    }
-    let read = async {
-        while let Some(chunk) = poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx)).await {
-            let chunk = chunk.map_err(payload_error)?;
-            // `received` never exceeds `limit`: each chunk is checked before it counts.
-            if chunk.len() > limit - verification.received() {
-                return Err(too_large("body larger than the limit"));
-            }
-            verification.update(chunk)?;
+    let admitted = verifier.admit(req.headers().with_target(target))?;
+    let keys = verifier.resolve(req).await?;
+    // The verification lives in this block only, so the state that waits
+    // for the replay guard does not keep room for it.
+    let concluded = {
+        let mut verification = verifier.start(admitted, keys)?;
+        if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
+            verification.size_hint(len);
         }
-        // Read to its end: nothing left for `unread` to hold.
-        *payload = Payload::None;
-        Ok(verification)
+        // Borrows the verification: it stays where it was built.
+        let read = async {
+            while let Some(chunk) = poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx)).await {
+                let chunk = chunk.map_err(payload_error)?;
+                // `received` never exceeds `limit`: each chunk is checked before it counts.
+                if chunk.len() > limit - verification.received() {
+                    return Err(too_large("body larger than the limit"));
+                }
+                verification.update(chunk)?;
+            }
+            // Read to its end: nothing left for `unread` to hold.
+            *payload = Payload::None;
+            Ok(())
+        };
+        read_within(verifier.body_timeout(), read).await?;
+        verification.conclude()?
     };
-    read_within(verifier.body_timeout(), read)
-        .await?
-        .finish()
-        .await
+    concluded.remember().await
 }
 
 /// `Content-Length`, when it is a number. actix-web has refused a malformed one already.

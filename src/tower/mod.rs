@@ -100,7 +100,8 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 
 use crate::deadline::read_within;
-use crate::{Claims, Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
+use crate::verifier::Admitted;
+use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 pub use body::{ResponseBody, VerifiedBody};
 pub use future::ResponseFuture;
@@ -129,13 +130,13 @@ pub fn default_rejection(error: &Error) -> Response<Bytes> {
 
 /// What is known before the body is read.
 pub(crate) struct Prepared {
-    claims: Claims,
+    admitted: Admitted,
     size_hint: Option<usize>,
 }
 
 /// The checks that need no body and no I/O: the declared length against the
 /// limit (413), then what the recipe reads off the head and the request
-/// target (400 or 401).
+/// target (400 or 401), and the timestamp (401).
 pub(crate) fn prepare<K, B: Body>(
     verifier: &Verifier<K>,
     parts: &Parts,
@@ -157,42 +158,60 @@ pub(crate) fn prepare<K, B: Body>(
         .or(hint.exact())
         .and_then(|len| usize::try_from(len).ok());
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let claims = verifier.read_head(headers.with_target(target))?;
-    Ok(Prepared { claims, size_hint })
+    let admitted = verifier.admit(headers.with_target(target))?;
+    Ok(Prepared {
+        admitted,
+        size_hint,
+    })
 }
 
 /// Resolves the keys for `parts` and streams `body` through the MAC.
-pub(crate) async fn verify_body<K, B>(
-    verifier: &Verifier<K>,
-    parts: &Parts,
+///
+/// A plain function returning a future rather than an `async fn`, which
+/// would keep `prepared` and `body` twice in its state: the tower layer
+/// boxes this future per request, so its size is copied per request.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+pub(crate) fn verify_body<'a, K, B>(
+    verifier: &'a Verifier<K>,
+    parts: &'a Parts,
     prepared: Prepared,
     body: B,
-) -> Result<VerifiedWebhook, Error>
+) -> impl Future<Output = Result<VerifiedWebhook, Error>> + 'a
 where
     K: KeyResolver<Parts>,
-    B: Body,
+    B: Body + 'a,
     B::Error: Into<BoxError>,
 {
-    let mut verification = verifier.begin_claims_for(parts, prepared.claims).await?;
-    if let Some(len) = prepared.size_hint {
-        verification.size_hint(len);
-    }
-    let read = async {
-        let mut body = pin!(body);
-        while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-            let frame = frame.map_err(body_error)?;
-            if let Ok(mut data) = frame.into_data() {
-                let chunk = data.copy_to_bytes(data.remaining());
-                verification.update(chunk)?;
+    async move {
+        let keys = verifier.resolve(parts).await?;
+        // The verification lives in this block only, so the state that
+        // waits for the replay guard does not keep room for it.
+        let concluded = {
+            let mut verification = verifier.start(prepared.admitted, keys)?;
+            if let Some(len) = prepared.size_hint {
+                verification.size_hint(len);
             }
-            // Trailers are not signed and are not passed on.
-        }
-        Ok(verification)
-    };
-    read_within(verifier.body_timeout(), read)
-        .await?
-        .finish()
-        .await
+            // Borrows the verification: it stays where it was built.
+            let read = async {
+                let mut body = pin!(body);
+                while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+                    let frame = frame.map_err(body_error)?;
+                    if let Ok(mut data) = frame.into_data() {
+                        let chunk = data.copy_to_bytes(data.remaining());
+                        verification.update(chunk)?;
+                    }
+                    // Trailers are not signed and are not passed on.
+                }
+                Ok(())
+            };
+            read_within(verifier.body_timeout(), read).await?;
+            verification.conclude()?
+        };
+        concluded.remember().await
+    }
 }
 
 /// [`prepare`] then [`verify_body`], for adapters that have no use for an early answer.
