@@ -10,8 +10,11 @@
 # VerifyWebhook middleware, and /extractor with the Webhook extractor):
 # starts the server (one worker), warms each route up, and runs wrk on each
 # route ROUNDS times, alternating the order every round. It prints each run
-# and, per verified route, the median over the rounds of verified/bare
-# throughput (each round's pair of runs is one ratio):
+# with the server's CPU time per request (user and system, from
+# /proc/PID/stat: what a request costs the server even when wrk, not the
+# server, limits the throughput) and, per verified route, the median over
+# the rounds of verified/bare throughput (each round's pair of runs is one
+# ratio):
 #
 #   baseline: buffering middleware/bare throughput ratio: X  (axum, a from_fn
 #                                                 middleware that only gathers the body)
@@ -153,10 +156,21 @@ $(cat "$log")"
 $(cat "$log")"
 }
 
+# The server's CPU time so far, user and system, in clock ticks.
+server_ticks() {
+    # Fields 14 and 15 of /proc/PID/stat; counted after the command name,
+    # which is in parentheses, they are the 12th and 13th.
+    sed 's/^.*) //' "/proc/$server_pid/stat" | awk '{ print $12, $13 }'
+}
+
+ticks_per_second=$(getconf CLK_TCK)
+
 # Runs wrk on $1 for $2 seconds, checks that every response was 2xx, and sets
-# rps to its Requests/sec.
+# rps to its Requests/sec, and user_us and system_us to the server's CPU time
+# per request (user and kernel), in microseconds.
 run_wrk() {
-    local url=$1 seconds=$2 out=$tmp/wrk.out requests problems
+    local url=$1 seconds=$2 out=$tmp/wrk.out requests problems before after
+    before=$(server_ticks)
     if ! ${wrk_pin[@]+"${wrk_pin[@]}"} wrk -t"$threads" -c"$connections" -d"${seconds}s" \
         -s "$tmp/request.lua" "$url" >"$out" 2>&1; then
         die "wrk failed on $url:
@@ -176,6 +190,12 @@ $(cat "$out")"
     if ! kill -0 "$server_pid" 2>/dev/null; then
         die "the server died during the run on $url"
     fi
+    after=$(server_ticks)
+    read -r user_us system_us < <(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$ticks_per_second" '
+        BEGIN {
+            split(b, x, " "); split(a, y, " ")
+            printf "%.2f %.2f\n", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n
+        }')
 }
 
 # The median of the numbers in file $1, one a line.
@@ -228,7 +248,10 @@ bench() {
             run_wrk "http://$addr$path" "$duration"
             got[$path]=$rps
             echo "$rps" >>"$tmp/$framework${path//\//_}.rps"
-            printf '  round %d/%d  %-11s %12.2f req/s\n' "$round" "$rounds" "$path" "$rps"
+            echo "$user_us" >>"$tmp/$framework${path//\//_}.user"
+            echo "$system_us" >>"$tmp/$framework${path//\//_}.system"
+            printf '  round %d/%d  %-11s %12.2f req/s   server CPU per request: %6.2f us user %6.2f us system\n' \
+                "$round" "$rounds" "$path" "$rps" "$user_us" "$system_us"
         done
         for ((i = 1; i < ${#paths[@]}; i++)); do
             path=${paths[i]}
@@ -241,6 +264,14 @@ bench() {
     printf '  median req/s:'
     for path in "${paths[@]}"; do
         printf ' %s %s' "$path" "$(median "$tmp/$framework${path//\//_}.rps")"
+    done
+    echo
+    # What each request costs the server, whoever limits the throughput:
+    # steadier than req/s when wrk, not the server, is the bottleneck.
+    printf '  median server CPU per request (user + system):'
+    for path in "${paths[@]}"; do
+        printf ' %s %s + %s us' "$path" "$(median "$tmp/$framework${path//\//_}.user")" \
+            "$(median "$tmp/$framework${path//\//_}.system")"
     done
     echo
     for ((i = 1; i < ${#paths[@]}; i++)); do

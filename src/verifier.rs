@@ -180,8 +180,8 @@ impl<K> Verifier<K> {
         K: KeyResolver<C>,
     {
         let admitted = self.admit(headers)?;
-        let keys = self.resolve(ctx).await?;
-        self.start(admitted, keys)
+        let resolved = self.resolve(ctx, &admitted).await?;
+        Ok(self.start(admitted, resolved))
     }
 
     /// What the recipe reads off the head, if it is fresh: the checks that
@@ -195,8 +195,13 @@ impl<K> Verifier<K> {
         Ok(Admitted { claims, now })
     }
 
-    /// The keys for `ctx`.
-    pub(crate) async fn resolve<C: ?Sized>(&self, ctx: &C) -> Result<KeySet, Error>
+    /// The keys for `ctx`, and the one a URL token in `admitted` matches
+    /// (401 when it matches none).
+    pub(crate) async fn resolve<C: ?Sized>(
+        &self,
+        ctx: &C,
+        admitted: &Admitted,
+    ) -> Result<Resolved, Error>
     where
         K: KeyResolver<C>,
     {
@@ -212,17 +217,23 @@ impl<K> Verifier<K> {
         if keys.is_empty() {
             tracing::warn!("webhook key set is empty; every delivery will be refused");
         }
-        Ok(keys)
+        let token_match = Verification::check_token(&admitted.claims, &keys)?;
+        Ok(Resolved { keys, token_match })
     }
 
-    /// The verification of an admitted delivery under `keys`, ready for the
-    /// body. Not a future: the verification (a few hundred bytes, MAC state
-    /// inline) is built where the caller keeps it, not moved out of one.
-    pub(crate) fn start(&self, admitted: Admitted, keys: KeySet) -> Result<Verification, Error> {
-        let Admitted { claims, now } = admitted;
-        let token_match = Verification::check_token(&claims, &keys)?;
+    /// The verification of an admitted delivery under its keys, ready for
+    /// the body. Neither a future nor fallible: the verification (a few
+    /// hundred bytes, MAC state inline) is built where the caller keeps it,
+    /// not moved out of a future or a `Result`.
+    pub(crate) fn start(&self, admitted: Admitted, resolved: Resolved) -> Verification {
         let policy = Arc::clone(&self.policy);
-        Ok(Verification::start(claims, keys, token_match, now, policy))
+        Verification::start(
+            admitted.claims,
+            resolved.keys,
+            resolved.token_match,
+            admitted.now,
+            policy,
+        )
     }
 
     /// Verifies a delivery whose body is already in memory.
@@ -239,13 +250,18 @@ impl<K> Verifier<K> {
             return Err(too_large());
         }
         // `begin_for` and `finish` spelled out: nothing large is moved
-        // into or out of a future.
-        let admitted = self.admit(headers)?;
-        let keys = self.resolve(ctx).await?;
-        let mut verification = self.start(admitted, keys)?;
-        verification.update(body)?;
-        let concluded = verification.conclude()?;
-        concluded.remember().await
+        // into or out of a future. The block ends what lives in it before
+        // the replay guard is asked, so this future keeps no room for it.
+        let (event, replay) = {
+            let admitted = self.admit(headers)?;
+            let resolved = self.resolve(ctx, &admitted).await?;
+            let mut verification = self.start(admitted, resolved);
+            verification.update(body)?;
+            let replay = verification.replay_check();
+            (verification.conclude()?, replay)
+        };
+        remember(replay, &event).await?;
+        Ok(event)
     }
 }
 
@@ -643,21 +659,15 @@ impl Verification {
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
     pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
-        let concluded = self.conclude()?;
-        concluded.remember().await
-    }
-
-    /// [`finish`](Self::finish) up to the replay guard: every check that
-    /// needs no I/O, done without moving the verification into a future.
-    pub(crate) fn conclude(self) -> Result<Concluded, Error> {
         let replay = self.replay_check();
-        let event = self.check_macs()?;
-        Ok(Concluded { event, replay })
+        let event = self.conclude()?;
+        remember(replay, &event).await?;
+        Ok(event)
     }
 
     /// What the replay guard must be asked once the delivery verified, if
     /// there is a guard.
-    fn replay_check(&self) -> Option<Remember> {
+    pub(crate) fn replay_check(&self) -> Option<Remember> {
         let guard = self.policy.replay_guard.as_ref()?;
         self.replay_key().map(|key| Remember {
             guard: Arc::clone(guard),
@@ -667,8 +677,10 @@ impl Verification {
         })
     }
 
-    /// The MACs and digests against what the delivery carries.
-    fn check_macs(self) -> Result<VerifiedWebhook, Error> {
+    /// [`finish`](Self::finish) up to the replay guard: the MACs and
+    /// digests against what the delivery carries. Not a future, so the
+    /// verification is not moved into one.
+    pub(crate) fn conclude(self) -> Result<VerifiedWebhook, Error> {
         let mut matched = self.token_match;
         let (keys, tags) = (self.keys.keys(), self.tags.as_slice());
         self.macs.finalize(|index, computed| {
@@ -750,36 +762,39 @@ pub(crate) struct Admitted {
     now: i64,
 }
 
-/// A delivery whose signature and digests matched; the replay guard, if
-/// any, is still to be asked.
-pub(crate) struct Concluded {
-    event: VerifiedWebhook,
-    replay: Option<Remember>,
+/// The keys resolved for an admitted delivery: made by [`Verifier::resolve`].
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    keys: KeySet,
+    /// The key a URL token matched, found before any body was read.
+    token_match: Option<KeyId>,
 }
 
-impl Concluded {
-    /// Asks the replay guard, if there is one, and logs the delivery verified.
-    ///
-    /// A plain function returning a future rather than an `async fn`: an
-    /// `async fn` keeps its argument twice in its state, and the adapters
-    /// carry this future inside theirs.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an async fn keeps its arguments twice"
-    )]
-    pub(crate) fn remember(self) -> impl Future<Output = Result<VerifiedWebhook, Error>> {
-        async move {
-            if let Some(replay) = &self.replay {
-                replay.check().await?;
-            }
-            log_verified(&self.event);
-            Ok(self.event)
+/// Asks the replay guard about `event`, if [`Verification::replay_check`]
+/// named one, and logs the delivery verified.
+///
+/// Takes the event by reference, so it stays in the caller's state, and is
+/// a plain function returning a future: an `async fn` would keep `replay`
+/// twice in its state.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice"
+)]
+pub(crate) fn remember(
+    replay: Option<Remember>,
+    event: &VerifiedWebhook,
+) -> impl Future<Output = Result<(), Error>> + '_ {
+    async move {
+        if let Some(replay) = &replay {
+            replay.check().await?;
         }
+        log_verified(event);
+        Ok(())
     }
 }
 
 /// What the replay guard is asked about a delivery that verified.
-struct Remember {
+pub(crate) struct Remember {
     guard: Arc<dyn ReplayGuard>,
     key: ReplayKey,
     now: i64,

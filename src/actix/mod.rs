@@ -171,6 +171,7 @@ use actix_web::http::header::{CONTENT_LENGTH, HeaderMap};
 use futures_core::Stream;
 
 use crate::deadline::read_within;
+use crate::verifier::remember;
 use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 /// actix-web 4 carries `http` 0.2 headers: the core takes the raw pairs,
@@ -219,11 +220,11 @@ where
     }
     let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let admitted = verifier.admit(req.headers().with_target(target))?;
-    let keys = verifier.resolve(req).await?;
+    let resolved = verifier.resolve(req, &admitted).await?;
     // The verification lives in this block only, so the state that waits
     // for the replay guard does not keep room for it.
-    let concluded = {
-        let mut verification = verifier.start(admitted, keys)?;
+    let (event, replay) = {
+        let mut verification = verifier.start(admitted, resolved);
         if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
             verification.size_hint(len);
         }
@@ -242,9 +243,11 @@ where
             Ok(())
         };
         read_within(verifier.body_timeout(), read).await?;
-        verification.conclude()?
+        let replay = verification.replay_check();
+        (verification.conclude()?, replay)
     };
-    concluded.remember().await
+    remember(replay, &event).await?;
+    Ok(event)
 }
 
 /// `Content-Length`, when it is a number. actix-web has refused a malformed one already.

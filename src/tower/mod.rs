@@ -100,7 +100,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 
 use crate::deadline::read_within;
-use crate::verifier::Admitted;
+use crate::verifier::{Admitted, remember};
 use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 pub use body::{ResponseBody, VerifiedBody};
@@ -186,11 +186,11 @@ where
     B::Error: Into<BoxError>,
 {
     async move {
-        let keys = verifier.resolve(parts).await?;
+        let resolved = verifier.resolve(parts, &prepared.admitted).await?;
         // The verification lives in this block only, so the state that
         // waits for the replay guard does not keep room for it.
-        let concluded = {
-            let mut verification = verifier.start(prepared.admitted, keys)?;
+        let (event, replay) = {
+            let mut verification = verifier.start(prepared.admitted, resolved);
             if let Some(len) = prepared.size_hint {
                 verification.size_hint(len);
             }
@@ -208,9 +208,11 @@ where
                 Ok(())
             };
             read_within(verifier.body_timeout(), read).await?;
-            verification.conclude()?
+            let replay = verification.replay_check();
+            (verification.conclude()?, replay)
         };
-        concluded.remember().await
+        remember(replay, &event).await?;
+        Ok(event)
     }
 }
 
