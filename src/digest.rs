@@ -59,7 +59,7 @@ pub struct ExpectedDigest {
 pub fn parse_content_digest(value: &[u8]) -> Result<Vec<ExpectedDigest>, &'static str> {
     let mut found = Vec::new();
     for (name, member) in parse_dictionary(value)? {
-        let Some(algorithm) = Algorithm::from_name(&name) else {
+        let Some(algorithm) = Algorithm::from_name(name) else {
             continue;
         };
         let Member::Item(BareItem::Bytes(bytes), _) = member else {

@@ -141,14 +141,15 @@ where
 }
 
 /// [`find`] for a list of names known only at run time.
-pub(crate) fn find_all<'a, H>(headers: &'a H, names: &[&str]) -> Vec<Found<'a>>
+pub(crate) fn find_all<'a, H, N>(headers: &'a H, names: &[N]) -> Vec<Found<'a>>
 where
     H: HeaderSource + ?Sized,
+    N: AsRef<str>,
 {
     let mut found = vec![Found::Absent; names.len()];
     headers.visit_headers(&mut |name, value| {
         for (i, n) in names.iter().enumerate() {
-            if n.as_bytes().eq_ignore_ascii_case(name) {
+            if n.as_ref().as_bytes().eq_ignore_ascii_case(name) {
                 found[i].add(value);
             }
         }

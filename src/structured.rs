@@ -3,36 +3,40 @@
 //! strict (any deviation is an error), linear in the input, no recursion
 //! beyond one inner list.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 
 use crate::signature::PADDED_OR_NOT;
 
 /// An item's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum BareItem {
+pub(crate) enum BareItem<'a> {
     Integer(i64),
     /// Kept as written (`-1.5`); no recipe here reads one.
-    Decimal(String),
-    String(String),
-    Token(String),
+    Decimal(&'a str),
+    /// Borrowed from the input unless it held an escape.
+    String(Cow<'a, str>),
+    Token(&'a str),
     Bytes(Vec<u8>),
     Boolean(bool),
 }
 
-/// `;key=value` pairs after an item or inner list, in order.
-pub(crate) type Parameters = Vec<(String, BareItem)>;
+/// `;key=value` pairs after an item or inner list, in order. Keys and most
+/// values borrow from the input.
+pub(crate) type Parameters<'a> = Vec<(&'a str, BareItem<'a>)>;
 
 /// One dictionary member's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Member {
-    Item(BareItem, Parameters),
-    InnerList(Vec<(BareItem, Parameters)>, Parameters),
+pub(crate) enum Member<'a> {
+    Item(BareItem<'a>, Parameters<'a>),
+    InnerList(Vec<(BareItem<'a>, Parameters<'a>)>, Parameters<'a>),
 }
 
 /// Parses a dictionary (RFC 8941 §4.2.2). Members are kept in order, repeated
 /// keys included: a caller that cares refuses the repeat rather than let the
 /// last one silently win.
-pub(crate) fn parse_dictionary(input: &[u8]) -> Result<Vec<(String, Member)>, &'static str> {
+pub(crate) fn parse_dictionary(input: &[u8]) -> Result<Vec<(&str, Member<'_>)>, &'static str> {
     let mut p = Parser { input, at: 0 };
     p.skip(|b| b == b' ');
     let mut members = Vec::new();
@@ -72,7 +76,7 @@ struct Parser<'a> {
     at: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.input.get(self.at).copied()
     }
@@ -95,13 +99,14 @@ impl Parser<'_> {
         }
     }
 
-    /// The bytes from `start` to here, which the caller checked are ASCII.
-    fn text_from(&self, start: usize) -> String {
-        String::from_utf8_lossy(&self.input[start..self.at]).into_owned()
+    /// The bytes from `start` to here, which the caller checked are ASCII
+    /// (so the conversion cannot fail).
+    fn text_from(&self, start: usize) -> &'a str {
+        std::str::from_utf8(&self.input[start..self.at]).unwrap_or_default()
     }
 
     /// `key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" )`
-    fn key(&mut self) -> Result<String, &'static str> {
+    fn key(&mut self) -> Result<&'a str, &'static str> {
         let start = self.at;
         match self.peek() {
             Some(b'a'..=b'z' | b'*') => self.at += 1,
@@ -111,7 +116,7 @@ impl Parser<'_> {
         Ok(self.text_from(start))
     }
 
-    fn parameters(&mut self) -> Result<Parameters, &'static str> {
+    fn parameters(&mut self) -> Result<Parameters<'a>, &'static str> {
         let mut params = Vec::new();
         while self.eat(b';') {
             self.skip(|b| b == b' ');
@@ -126,7 +131,7 @@ impl Parser<'_> {
         Ok(params)
     }
 
-    fn inner_list(&mut self) -> Result<Vec<(BareItem, Parameters)>, &'static str> {
+    fn inner_list(&mut self) -> Result<Vec<(BareItem<'a>, Parameters<'a>)>, &'static str> {
         if !self.eat(b'(') {
             return Err("expected `(`");
         }
@@ -145,7 +150,7 @@ impl Parser<'_> {
         }
     }
 
-    fn bare_item(&mut self) -> Result<BareItem, &'static str> {
+    fn bare_item(&mut self) -> Result<BareItem<'a>, &'static str> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b'"') => self.string().map(BareItem::String),
@@ -158,7 +163,7 @@ impl Parser<'_> {
 
     /// §4.2.4: at most 15 integer digits; a decimal has at most 12 before
     /// the point and 1 to 3 after it.
-    fn number(&mut self) -> Result<BareItem, &'static str> {
+    fn number(&mut self) -> Result<BareItem<'a>, &'static str> {
         let start = self.at;
         let negative = self.eat(b'-');
         let digits_start = self.at;
@@ -190,15 +195,32 @@ impl Parser<'_> {
     }
 
     /// §4.2.5: printable ASCII, with `\"` and `\\` the only escapes.
-    fn string(&mut self) -> Result<String, &'static str> {
+    /// A string: borrowed from the input when it holds no escape, as
+    /// nearly every one does.
+    fn string(&mut self) -> Result<Cow<'a, str>, &'static str> {
         self.at += 1; // the opening quote
-        let mut out = String::new();
+        let start = self.at;
+        loop {
+            match self.peek() {
+                None => return Err("unterminated string"),
+                Some(b'"') => {
+                    let text = self.text_from(start);
+                    self.at += 1;
+                    return Ok(Cow::Borrowed(text));
+                }
+                Some(b'\\') => break,
+                Some(0x20..=0x7e) => self.at += 1,
+                Some(_) => return Err("string holds a byte that is not printable ASCII"),
+            }
+        }
+        // An escape: copy what came before it, then go on byte by byte.
+        let mut out = self.text_from(start).to_owned();
         loop {
             match self.peek() {
                 None => return Err("unterminated string"),
                 Some(b'"') => {
                     self.at += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.at += 1;
@@ -217,8 +239,7 @@ impl Parser<'_> {
         }
     }
 
-    /// §4.2.6: `ALPHA / "*"` then `tchar / ":" / "/"`.
-    fn token(&mut self) -> String {
+    fn token(&mut self) -> &'a str {
         let start = self.at;
         self.at += 1;
         self.skip(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&b));
@@ -255,7 +276,7 @@ impl Parser<'_> {
 mod tests {
     use super::*;
 
-    fn list(names: &[&str]) -> Vec<(BareItem, Parameters)> {
+    fn list(names: &[&'static str]) -> Vec<(BareItem<'static>, Parameters<'static>)> {
         names
             .iter()
             .map(|n| (BareItem::String((*n).into()), vec![]))
@@ -275,16 +296,33 @@ mod tests {
             Member::InnerList(
                 list(&["content-digest", "date"]),
                 vec![
-                    ("created".into(), BareItem::Integer(1_700_000_000)),
-                    ("keyid".into(), BareItem::String("k-1".into())),
-                    ("alg".into(), BareItem::Token("hmac".into())),
+                    ("created", BareItem::Integer(1_700_000_000)),
+                    ("keyid", BareItem::String("k-1".into())),
+                    ("alg", BareItem::Token("hmac")),
                 ]
             )
         );
         assert_eq!(
             parsed[1],
-            ("x".into(), Member::Item(BareItem::Boolean(false), vec![]))
+            ("x", Member::Item(BareItem::Boolean(false), vec![]))
         );
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let parsed = parse_dictionary(br#"a="plain", b="q\"uo\\te", c="""#).unwrap();
+        assert!(matches!(
+            &parsed[0].1,
+            Member::Item(BareItem::String(Cow::Borrowed("plain")), _)
+        ));
+        assert_eq!(
+            parsed[1].1,
+            Member::Item(BareItem::String("q\"uo\\te".into()), vec![])
+        );
+        assert!(matches!(
+            &parsed[2].1,
+            Member::Item(BareItem::String(Cow::Borrowed("")), _)
+        ));
     }
 
     #[test]
@@ -298,7 +336,7 @@ mod tests {
             parsed[1].1,
             Member::Item(
                 BareItem::Boolean(true),
-                vec![("a".into(), BareItem::Decimal("1.5".into()))]
+                vec![("a", BareItem::Decimal("1.5"))]
             )
         );
     }

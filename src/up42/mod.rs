@@ -137,7 +137,7 @@ pub enum InputError {
 /// [`MAX_COVERED`] names are refused.
 pub fn parse_signature_input(value: &[u8]) -> Result<SignatureInput, InputError> {
     let members = parse_dictionary(value).map_err(InputError::Malformed)?;
-    let mut ours = members.into_iter().filter(|(key, _)| key == LABEL);
+    let mut ours = members.into_iter().filter(|(key, _)| *key == LABEL);
     let (_, member) = ours.next().ok_or(InputError::NoLabel)?;
     if ours.next().is_some() {
         return Err(InputError::Malformed("up42-sig appears twice"));
@@ -164,7 +164,7 @@ pub fn parse_signature_input(value: &[u8]) -> Result<SignatureInput, InputError>
         }
         covered.push(name);
     }
-    let mut created = params.iter().filter(|(key, _)| key == "created");
+    let mut created = params.iter().filter(|(key, _)| *key == "created");
     let (first, again) = (created.next(), created.next());
     if again.is_some() {
         // RFC 8941 would keep the last; a sender may have meant the first.
@@ -263,29 +263,32 @@ impl Scheme for Up42 {
             .map_err(|detail| refuse(ErrorKind::InvalidSignature, detail))?
             .ok_or_else(|| missing("no up42-sig in Signature"))?;
 
-        let names: Vec<&str> = input.covered.iter().map(String::as_str).collect();
-        let mut prefix = Vec::new();
-        let mut signed = Vec::with_capacity(names.len());
-        let mut digests = Vec::new();
-        for (name, found) in names.iter().zip(find_all(head, &names)) {
-            let value = match found {
-                Found::Once(value) => value,
+        let found = find_all(head, &input.covered);
+        let mut values = Vec::with_capacity(found.len());
+        for found in found {
+            values.push(match found {
+                Found::Once(value) => std::str::from_utf8(value)
+                    .map_err(|_| malformed("a listed header value is not UTF-8"))?,
                 Found::Absent => return Err(malformed("a listed header is absent")),
                 Found::Repeated => return Err(malformed("a listed header is sent more than once")),
-            };
-            let value = std::str::from_utf8(value)
-                .map_err(|_| malformed("a listed header value is not UTF-8"))?;
+            });
+        }
+        let mut prefix = Vec::with_capacity(values.iter().map(|v| v.len()).sum());
+        let mut signed = Vec::with_capacity(values.len());
+        let mut digests = Vec::new();
+        for (name, value) in input.covered.into_iter().zip(values) {
             prefix.extend_from_slice(value.as_bytes());
-            match *name {
-                "content-digest" => {
-                    digests.extend(parse_content_digest(value.as_bytes()).map_err(malformed)?)
-                }
-                "digest" => {
-                    digests.extend(parse_legacy_digest(value.as_bytes()).map_err(malformed)?)
-                }
-                _ => {}
+            let listed = match name.as_str() {
+                "content-digest" => parse_content_digest(value.as_bytes()).map_err(malformed)?,
+                "digest" => parse_legacy_digest(value.as_bytes()).map_err(malformed)?,
+                _ => Vec::new(),
+            };
+            if digests.is_empty() {
+                digests = listed;
+            } else {
+                digests.extend(listed);
             }
-            signed.push(((*name).to_owned(), value.to_owned()));
+            signed.push((name, value.to_owned()));
         }
         let body_authenticated = !digests.is_empty();
         if !body_authenticated && !self.accept_unsigned_body {
