@@ -249,9 +249,9 @@ impl<K> Verifier<K> {
         if body.len() > self.policy.body_limit {
             return Err(too_large());
         }
-        // `begin_for` and `finish` spelled out: nothing large is moved
-        // into or out of a future. The block ends what lives in it before
-        // the replay guard is asked, so this future keeps no room for it.
+        // `begin_for` and `finish` spelled out: nothing large is moved into
+        // or out of a future. The block ends the verification before the
+        // replay guard is asked, so this future keeps no room for it.
         let (event, replay) = {
             let admitted = self.admit(headers)?;
             let resolved = self.resolve(ctx, &admitted).await?;
@@ -658,16 +658,27 @@ impl Verification {
     /// Compares the MAC under every key with every signature the delivery
     /// carries, each in constant time, then every covered body digest, then
     /// consults the replay guard.
-    pub async fn finish(self) -> Result<VerifiedWebhook, Error> {
+    ///
+    /// The comparisons run when this is called; the future it returns only
+    /// asks the replay guard, if there is one, so it does not carry the
+    /// verification (a few hundred bytes, the MAC states inline).
+    pub fn finish(self) -> impl Future<Output = Result<VerifiedWebhook, Error>> + Send + 'static {
         let replay = self.replay_check();
-        let event = self.conclude()?;
-        remember(replay, &event).await?;
-        Ok(event)
+        let verified = self.conclude();
+        // Borrows the event and hands `verified` back as it is, rather than
+        // moving the event out and in again.
+        async move {
+            let Ok(event) = &verified else {
+                return verified;
+            };
+            remember(replay, event).await?;
+            verified
+        }
     }
 
     /// What the replay guard must be asked once the delivery verified, if
     /// there is a guard.
-    pub(crate) fn replay_check(&self) -> Option<Remember> {
+    fn replay_check(&self) -> Option<Remember> {
         let guard = self.policy.replay_guard.as_ref()?;
         self.replay_key().map(|key| Remember {
             guard: Arc::clone(guard),
@@ -678,9 +689,8 @@ impl Verification {
     }
 
     /// [`finish`](Self::finish) up to the replay guard: the MACs and
-    /// digests against what the delivery carries. Not a future, so the
-    /// verification is not moved into one.
-    pub(crate) fn conclude(self) -> Result<VerifiedWebhook, Error> {
+    /// digests against what the delivery carries.
+    fn conclude(self) -> Result<VerifiedWebhook, Error> {
         let mut matched = self.token_match;
         let (keys, tags) = (self.keys.keys(), self.tags.as_slice());
         self.macs.finalize(|index, computed| {
@@ -773,17 +783,17 @@ pub(crate) struct Resolved {
 /// Asks the replay guard about `event`, if [`Verification::replay_check`]
 /// named one, and logs the delivery verified.
 ///
-/// Takes the event by reference, so it stays in the caller's state, and is
-/// a plain function returning a future: an `async fn` would keep `replay`
-/// twice in its state.
+/// Borrows the event, which stays where the caller keeps it, and is a plain
+/// function returning a future: an `async fn` would keep `replay` twice in
+/// its state.
 #[expect(
     clippy::manual_async_fn,
     reason = "an async fn keeps its arguments twice"
 )]
-pub(crate) fn remember(
+fn remember(
     replay: Option<Remember>,
     event: &VerifiedWebhook,
-) -> impl Future<Output = Result<(), Error>> + '_ {
+) -> impl Future<Output = Result<(), Error>> + Send + '_ {
     async move {
         if let Some(replay) = &replay {
             replay.check().await?;
@@ -794,7 +804,7 @@ pub(crate) fn remember(
 }
 
 /// What the replay guard is asked about a delivery that verified.
-pub(crate) struct Remember {
+struct Remember {
     guard: Arc<dyn ReplayGuard>,
     key: ReplayKey,
     now: i64,

@@ -171,7 +171,6 @@ use actix_web::http::header::{CONTENT_LENGTH, HeaderMap};
 use futures_core::Stream;
 
 use crate::deadline::read_within;
-use crate::verifier::remember;
 use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 /// actix-web 4 carries `http` 0.2 headers: the core takes the raw pairs,
@@ -221,9 +220,9 @@ where
     let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let admitted = verifier.admit(req.headers().with_target(target))?;
     let resolved = verifier.resolve(req, &admitted).await?;
-    // The verification lives in this block only, so the state that waits
-    // for the replay guard does not keep room for it.
-    let (event, replay) = {
+    // The verification lives in this block only: the future that asks the
+    // replay guard does not keep room for it.
+    let finishing = {
         let mut verification = verifier.start(admitted, resolved);
         if let Some(len) = declared.and_then(|len| usize::try_from(len).ok()) {
             verification.size_hint(len);
@@ -243,11 +242,9 @@ where
             Ok(())
         };
         read_within(verifier.body_timeout(), read).await?;
-        let replay = verification.replay_check();
-        (verification.conclude()?, replay)
+        verification.finish()
     };
-    remember(replay, &event).await?;
-    Ok(event)
+    finishing.await
 }
 
 /// `Content-Length`, when it is a number. actix-web has refused a malformed one already.

@@ -100,7 +100,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 
 use crate::deadline::read_within;
-use crate::verifier::{Admitted, remember};
+use crate::verifier::Admitted;
 use crate::{Error, ErrorKind, HeaderSource, KeyResolver, VerifiedWebhook, Verifier};
 
 pub use body::{ResponseBody, VerifiedBody};
@@ -187,9 +187,9 @@ where
 {
     async move {
         let resolved = verifier.resolve(parts, &prepared.admitted).await?;
-        // The verification lives in this block only, so the state that
-        // waits for the replay guard does not keep room for it.
-        let (event, replay) = {
+        // The verification lives in this block only: the future that asks
+        // the replay guard does not keep room for it.
+        let finishing = {
             let mut verification = verifier.start(prepared.admitted, resolved);
             if let Some(len) = prepared.size_hint {
                 verification.size_hint(len);
@@ -208,11 +208,9 @@ where
                 Ok(())
             };
             read_within(verifier.body_timeout(), read).await?;
-            let replay = verification.replay_check();
-            (verification.conclude()?, replay)
+            verification.finish()
         };
-        remember(replay, &event).await?;
-        Ok(event)
+        finishing.await
     }
 }
 
