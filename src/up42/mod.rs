@@ -264,25 +264,31 @@ impl Scheme for Up42 {
             .ok_or_else(|| missing("no up42-sig in Signature"))?;
 
         let found = find_all(head, &input.covered);
-        let mut values = Vec::with_capacity(found.len());
-        for found in found {
-            values.push(match found {
-                Found::Once(value) => std::str::from_utf8(value)
-                    .map_err(|_| malformed("a listed header value is not UTF-8"))?,
+        let listed_len = found
+            .iter()
+            .map(|found| match found {
+                Found::Once(value) => value.len(),
+                Found::Absent | Found::Repeated => 0,
+            })
+            .sum();
+        let mut prefix = Vec::with_capacity(listed_len);
+        let mut signed = Vec::with_capacity(found.len());
+        let mut digests = Vec::new();
+        for (name, found) in input.covered.into_iter().zip(found) {
+            let value = match found {
+                Found::Once(value) => value,
                 Found::Absent => return Err(malformed("a listed header is absent")),
                 Found::Repeated => return Err(malformed("a listed header is sent more than once")),
-            });
-        }
-        let mut prefix = Vec::with_capacity(values.iter().map(|v| v.len()).sum());
-        let mut signed = Vec::with_capacity(values.len());
-        let mut digests = Vec::new();
-        for (name, value) in input.covered.into_iter().zip(values) {
+            };
+            let value = std::str::from_utf8(value)
+                .map_err(|_| malformed("a listed header value is not UTF-8"))?;
             prefix.extend_from_slice(value.as_bytes());
             let listed = match name.as_str() {
                 "content-digest" => parse_content_digest(value.as_bytes()).map_err(malformed)?,
                 "digest" => parse_legacy_digest(value.as_bytes()).map_err(malformed)?,
                 _ => Vec::new(),
             };
+            // Nearly always one digest header: keep its list rather than copy it.
             if digests.is_empty() {
                 digests = listed;
             } else {
