@@ -389,12 +389,7 @@ async fn an_export_verifies_with_webhook_guard_verify_and_curl_repeats_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_sends_each_new_attempt_as_it_happens() {
     let server = server_with_webhook().await;
-    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    let request = format!(
-        "GET /emulator/attempts/stream HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut stream = open_stream(&server, "/emulator/attempts/stream", "").await;
     // Read until the head is in, so the stream starts before the event.
     let mut seen = Vec::new();
     read_until(&mut stream, &mut seen, "\r\n\r\n").await;
@@ -421,6 +416,19 @@ async fn the_stream_sends_each_new_attempt_as_it_happens() {
         (Some(id), Some(200))
     );
     assert!(!text.contains(TOKEN), "{text}");
+}
+
+/// Opens the event stream at `target` over a raw connection, as an
+/// EventSource does, with `extra` header lines (each ending in CRLF); the
+/// answer is read with [`read_until`].
+async fn open_stream(server: &Server, target: &str, extra: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n{extra}\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    stream
 }
 
 /// Reads from `stream` into `seen` until the text after the head so far
@@ -727,12 +735,12 @@ async fn the_stream_resumes_after_last_event_id_rather_than_the_urls_after() {
 
     // What an EventSource sends when it reconnects: the URL it first opened
     // (here `after=0`) and the id of the last event it got.
-    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    let request = format!(
-        "GET /emulator/attempts/stream?after=0 HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nLast-Event-ID: {first}\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut stream = open_stream(
+        &server,
+        "/emulator/attempts/stream?after=0",
+        &format!("Last-Event-ID: {first}\r\n"),
+    )
+    .await;
     // The kept attempt after `first` at once (the head and it may come in
     // one read), and not `first` itself.
     let mut seen = Vec::new();
